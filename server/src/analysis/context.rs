@@ -1,0 +1,353 @@
+//! What a rule knows about the file in front of it: its kind and role (a Django settings module?
+//! a development-only module? a production env file? an example env file?), the parse, the
+//! imports with their aliases, and the environment reads found in it. Framework awareness lives
+//! here, not scattered through the rules.
+
+use std::collections::HashMap;
+use std::path::Path;
+
+use tree_sitter::{Node, Tree};
+
+use super::env_reads::{self, EnvRead};
+use crate::syntax::{dotenv::DotEnv, python, FileKind};
+
+/// The role of a Python module, from its path and contents.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ModuleRole {
+    /// A Django-style settings module: `settings.py`, `settings_*.py`, `*_settings.py`, anything
+    /// in a `settings/` package, or a module that defines INSTALLED_APPS / ROOT_URLCONF /
+    /// MIDDLEWARE at top level.
+    pub settings: bool,
+    /// Development or test configuration (`dev.py`, `local.py`, `settings/test.py`, tests/,
+    /// `conftest.py`): insecure defaults are expected there.
+    pub development: bool,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum EnvFileRole {
+    /// `.env`, `.env.staging`, ...
+    Plain,
+    /// `.env.production`, `.env.prod`, `prod.env`, ...
+    Production,
+    /// `.env.local`, `.env.development`, `.env.test`, ...
+    Development,
+    /// `.env.example`, `.env.sample`, `.env.template`, `.env.dist`: committed on purpose, holds
+    /// placeholders.
+    Example,
+}
+
+pub fn env_file_role(path: &Path) -> EnvFileRole {
+    let name = path
+        .file_name()
+        .and_then(|n| n.to_str())
+        .unwrap_or("")
+        .to_ascii_lowercase();
+    let parts: Vec<&str> = name
+        .split(['.', '-', '_'])
+        .filter(|p| !p.is_empty())
+        .collect();
+    let has = |words: &[&str]| parts.iter().any(|p| words.contains(p));
+    if has(&[
+        "example", "sample", "template", "dist", "tmpl", "tpl", "defaults", "skel",
+    ]) {
+        EnvFileRole::Example
+    } else if has(&["production", "prod", "live", "prd"]) {
+        EnvFileRole::Production
+    } else if has(&["local", "development", "dev", "test", "testing", "ci"]) {
+        EnvFileRole::Development
+    } else {
+        EnvFileRole::Plain
+    }
+}
+
+const DEV_STEMS: &[&str] = &[
+    "dev",
+    "development",
+    "local",
+    "test",
+    "tests",
+    "testing",
+    "ci",
+    "conftest",
+];
+
+fn module_role_from_path(path: &Path) -> ModuleRole {
+    let stem = path
+        .file_stem()
+        .and_then(|s| s.to_str())
+        .unwrap_or("")
+        .to_ascii_lowercase();
+    let dirs: Vec<String> = path
+        .parent()
+        .map(|p| {
+            p.components()
+                .filter_map(|c| c.as_os_str().to_str())
+                .map(|s| s.to_ascii_lowercase())
+                .collect()
+        })
+        .unwrap_or_default();
+    let settings = stem == "settings"
+        || stem.starts_with("settings_")
+        || stem.ends_with("_settings")
+        || dirs.last().is_some_and(|d| d == "settings");
+    let stem_words: Vec<&str> = stem.split('_').collect();
+    let development = DEV_STEMS.contains(&stem.as_str())
+        || stem_words.first().is_some_and(|w| DEV_STEMS.contains(w))
+        || stem_words.last().is_some_and(|w| DEV_STEMS.contains(w))
+        || dirs
+            .iter()
+            .any(|d| d == "tests" || d == "test" || d == "testing");
+    ModuleRole {
+        settings,
+        development,
+    }
+}
+
+/// Local names bound by imports (and a few well-known instances), mapped to what they mean:
+/// `import os as _os` binds `_os` -> `os`; `from os import getenv as ge` binds `ge` ->
+/// `os.getenv`; `env = environ.Env()` binds `env` -> `environ.Env()`.
+#[derive(Debug, Default)]
+pub struct Names {
+    bound: HashMap<String, String>,
+}
+
+impl Names {
+    pub fn bind(&mut self, local: &str, qualified: String) {
+        self.bound.insert(local.to_string(), qualified);
+    }
+
+    pub fn get(&self, local: &str) -> Option<&str> {
+        self.bound.get(local).map(String::as_str)
+    }
+
+    /// The local name under which `qualified` is reachable (`os` for "os", `_os` after
+    /// `import os as _os`).
+    pub fn local_for(&self, qualified: &str) -> Option<&str> {
+        let mut found: Vec<&str> = self
+            .bound
+            .iter()
+            .filter(|(_, q)| q.as_str() == qualified)
+            .map(|(l, _)| l.as_str())
+            .collect();
+        found.sort_unstable();
+        found.first().copied()
+    }
+
+    /// What an expression refers to, by meaning: `_os.environ.get` -> `os.environ.get`.
+    pub fn qualify(&self, node: Node, source: &str) -> Option<String> {
+        match node.kind() {
+            "identifier" => self.get(python::text(node, source)).map(str::to_string),
+            "attribute" => {
+                let object = node.child_by_field_name("object")?;
+                let attr = node.child_by_field_name("attribute")?;
+                Some(format!(
+                    "{}.{}",
+                    self.qualify(object, source)?,
+                    python::text(attr, source)
+                ))
+            }
+            "call" => Some(format!(
+                "{}()",
+                self.qualify(node.child_by_field_name("function")?, source)?
+            )),
+            "parenthesized_expression" => self.qualify(node.named_child(0)?, source),
+            _ => None,
+        }
+    }
+}
+
+/// The facts of a parsed Python module, computed once per analysis.
+pub struct PythonFile<'a> {
+    pub tree: &'a Tree,
+    pub names: Names,
+    pub env_reads: Vec<EnvRead>,
+    /// Where a missing `import os` goes: before the first statement that is not the module
+    /// docstring or a `from __future__` import.
+    pub import_insertion: usize,
+    /// Top-level assignments define INSTALLED_APPS, ROOT_URLCONF or MIDDLEWARE.
+    pub defines_django_settings: bool,
+}
+
+impl<'a> PythonFile<'a> {
+    pub fn new(tree: &'a Tree, source: &str) -> PythonFile<'a> {
+        let mut names = Names::default();
+        collect_imports(tree.root_node(), source, &mut names);
+        let env_reads = env_reads::collect(tree.root_node(), source, &mut names);
+        let root = tree.root_node();
+        let mut import_insertion = 0;
+        let mut defines_django_settings = false;
+        let mut cursor = root.walk();
+        let mut still_header = true;
+        for (i, stmt) in root.named_children(&mut cursor).enumerate() {
+            let is_docstring = i == 0
+                && stmt.kind() == "expression_statement"
+                && stmt.named_child(0).is_some_and(|n| n.kind() == "string");
+            let is_future = stmt.kind() == "future_import_statement";
+            if still_header && (is_docstring || is_future || stmt.kind() == "comment") {
+                if stmt.kind() != "comment" {
+                    import_insertion = line_after(source, stmt.end_byte());
+                }
+            } else {
+                still_header = false;
+            }
+            if stmt.kind() == "expression_statement" {
+                if let Some(assign) = stmt.named_child(0).filter(|n| n.kind() == "assignment") {
+                    if let Some(left) = assign.child_by_field_name("left") {
+                        let name = python::text(left, source);
+                        if matches!(name, "INSTALLED_APPS" | "ROOT_URLCONF" | "MIDDLEWARE") {
+                            defines_django_settings = true;
+                        }
+                    }
+                }
+            }
+        }
+        PythonFile {
+            tree,
+            names,
+            env_reads,
+            import_insertion,
+            defines_django_settings,
+        }
+    }
+}
+
+fn line_after(source: &str, byte: usize) -> usize {
+    match source[byte..].find('\n') {
+        Some(i) => byte + i + 1,
+        None => source.len(),
+    }
+}
+
+fn collect_imports(root: Node, source: &str, names: &mut Names) {
+    let mut stack = vec![root];
+    while let Some(node) = stack.pop() {
+        match node.kind() {
+            "import_statement" => {
+                let mut cursor = node.walk();
+                for child in node.children_by_field_name("name", &mut cursor) {
+                    match child.kind() {
+                        // `import os.path` binds `os`
+                        "dotted_name" => {
+                            let full = python::text(child, source);
+                            let first = full.split('.').next().unwrap_or(full);
+                            names.bind(first, first.to_string());
+                        }
+                        "aliased_import" => {
+                            if let (Some(name), Some(alias)) = (
+                                child.child_by_field_name("name"),
+                                child.child_by_field_name("alias"),
+                            ) {
+                                names.bind(
+                                    python::text(alias, source),
+                                    python::text(name, source).to_string(),
+                                );
+                            }
+                        }
+                        _ => {}
+                    }
+                }
+            }
+            "import_from_statement" => {
+                let Some(module) = node.child_by_field_name("module_name") else {
+                    continue;
+                };
+                let module = python::text(module, source).to_string();
+                let mut cursor = node.walk();
+                for child in node.children_by_field_name("name", &mut cursor) {
+                    match child.kind() {
+                        "dotted_name" => {
+                            let name = python::text(child, source);
+                            names.bind(name, format!("{module}.{name}"));
+                        }
+                        "aliased_import" => {
+                            if let (Some(name), Some(alias)) = (
+                                child.child_by_field_name("name"),
+                                child.child_by_field_name("alias"),
+                            ) {
+                                names.bind(
+                                    python::text(alias, source),
+                                    format!("{module}.{}", python::text(name, source)),
+                                );
+                            }
+                        }
+                        _ => {}
+                    }
+                }
+            }
+            _ => {
+                let mut cursor = node.walk();
+                // Reverse so the stack pops children in source order (later imports win).
+                let children: Vec<Node> = node.named_children(&mut cursor).collect();
+                stack.extend(children.into_iter().rev());
+            }
+        }
+    }
+}
+
+/// One file as a rule sees it.
+pub struct File<'a> {
+    pub path: &'a Path,
+    pub text: &'a str,
+    pub kind: FileKind,
+    pub module: ModuleRole,
+    pub env_role: EnvFileRole,
+    pub python: Option<&'a PythonFile<'a>>,
+    pub dotenv: Option<&'a DotEnv>,
+}
+
+impl<'a> File<'a> {
+    pub fn python(path: &'a Path, text: &'a str, python: &'a PythonFile<'a>) -> File<'a> {
+        let mut module = module_role_from_path(path);
+        module.settings |= python.defines_django_settings;
+        File {
+            path,
+            text,
+            kind: FileKind::Python,
+            module,
+            env_role: EnvFileRole::Plain,
+            python: Some(python),
+            dotenv: None,
+        }
+    }
+
+    pub fn dotenv(path: &'a Path, text: &'a str, dotenv: &'a DotEnv) -> File<'a> {
+        File {
+            path,
+            text,
+            kind: FileKind::DotEnv,
+            module: ModuleRole::default(),
+            env_role: env_file_role(path),
+            python: None,
+            dotenv: Some(dotenv),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn env_file_roles() {
+        let role = |p: &str| env_file_role(Path::new(p));
+        assert_eq!(role(".env"), EnvFileRole::Plain);
+        assert_eq!(role(".env.production"), EnvFileRole::Production);
+        assert_eq!(role("prod.env"), EnvFileRole::Production);
+        assert_eq!(role(".env.example"), EnvFileRole::Example);
+        assert_eq!(role(".env.production.example"), EnvFileRole::Example);
+        assert_eq!(role(".env.local"), EnvFileRole::Development);
+    }
+
+    #[test]
+    fn module_roles() {
+        let role = |p: &str| module_role_from_path(Path::new(p));
+        assert!(role("proj/settings.py").settings);
+        assert!(role("proj/settings/production.py").settings);
+        assert!(!role("proj/settings/production.py").development);
+        assert!(role("proj/settings/dev.py").development);
+        assert!(role("proj/settings/local.py").development);
+        assert!(role("tests/test_views.py").development);
+        assert!(!role("app/views.py").settings);
+        assert!(!role("app/latest.py").development);
+    }
+}

@@ -1,0 +1,776 @@
+//! Environment reads, found by meaning rather than by text: `os.getenv`, `os.environ.get`,
+//! `os.environ.setdefault`, `os.environ[...]`, `getenv(K) or D`, django-environ (`env(...)`,
+//! `env.str(...)`, `environ.Env(DEBUG=(bool, True))`), python-decouple `config(...)` and pydantic
+//! `BaseSettings` fields, under whatever names the module imported them.
+
+use std::collections::HashSet;
+use std::ops::Range;
+
+use tree_sitter::Node;
+
+use super::context::{Names, PythonFile};
+use super::{Applicability, Edit, Fix};
+use crate::syntax::python::{self, Literal};
+use crate::text::line_ending;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum EnvApi {
+    /// `os.getenv(K, D)`
+    Getenv,
+    /// `os.environ.get(K, D)`
+    EnvironGet,
+    /// `os.environ.setdefault(K, D)`
+    EnvironSetdefault,
+    /// `os.environ[K]`
+    EnvironSubscript,
+    /// `os.getenv(K) or D`
+    GetenvOr,
+    /// django-environ `env(K, default=D)` / `env.str(K, D)`
+    DjangoEnviron,
+    /// django-environ scheme `environ.Env(K=(cast, D))`
+    DjangoEnvironScheme,
+    /// python-decouple `config(K, default=D)`
+    Decouple,
+    /// pydantic `BaseSettings` field `k: str = D`
+    PydanticField,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct EnvDefault {
+    /// The default's value when it is a constant.
+    pub value: Option<Literal>,
+    /// The default expression itself.
+    pub range: Range<usize>,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct EnvRead {
+    pub api: EnvApi,
+    /// The variable name, when it is a string literal.
+    pub key: Option<String>,
+    /// The key expression (`"JWT_SECRET"`, `name`, `f"{P}_KEY"`).
+    pub key_range: Option<Range<usize>>,
+    pub default: Option<EnvDefault>,
+    /// The whole read: the call, the `or` expression, or the field's statement.
+    pub range: Range<usize>,
+    /// What the value is stored under: assignment target, keyword argument, dict key or field.
+    pub target: Option<String>,
+    /// The value is parsed as a boolean by the library (`env.bool`, `cast=bool`, a
+    /// `(bool, D)` scheme) rather than used as a raw string.
+    pub parsed_bool: bool,
+    /// The raw string is passed to `bool(...)`: any non-empty value is true. Range of that call.
+    pub bool_wrapper: Option<Range<usize>>,
+    /// `read == "True"`, `read.lower() in ("1", "true")`: the operator and the right operand.
+    pub comparison: Option<(String, Literal)>,
+    /// String methods applied before the comparison (`lower`, `strip`).
+    pub transforms: Vec<String>,
+    /// `os.environ` as written (`os.environ`, `_os.environ`, `environ`) for `.get`/`.setdefault`.
+    pub environ_range: Option<Range<usize>>,
+    /// Bytes to delete to drop the default (with its comma or annotation gap).
+    pub default_removal: Option<Range<usize>>,
+    /// The code itself says the value is a secret (a pydantic `SecretStr` field).
+    pub declared_secret: bool,
+}
+
+impl EnvRead {
+    /// Names that describe what is read: the key and the target it is stored in.
+    pub fn names(&self) -> impl Iterator<Item = &str> {
+        self.key
+            .as_deref()
+            .into_iter()
+            .chain(self.target.as_deref())
+    }
+
+    pub fn default_value(&self) -> Option<&Literal> {
+        self.default.as_ref().and_then(|d| d.value.as_ref())
+    }
+}
+
+const DJANGO_ENVIRON_METHODS: &[&str] = &[
+    "str",
+    "bool",
+    "int",
+    "float",
+    "list",
+    "tuple",
+    "dict",
+    "url",
+    "db",
+    "db_url",
+    "cache",
+    "cache_url",
+    "email",
+    "email_url",
+    "search_url",
+    "json",
+    "path",
+    "bytes",
+    "parse_value",
+    "get_value",
+    "channels",
+    "channels_url",
+];
+
+pub fn collect(root: Node, source: &str, names: &mut Names) -> Vec<EnvRead> {
+    let mut out = Vec::new();
+    let mut consumed: HashSet<usize> = HashSet::new();
+    let mut settings_classes: HashSet<String> = HashSet::new();
+    let mut cursor = root.walk();
+    let mut descend = true;
+    loop {
+        let node = cursor.node();
+        if descend {
+            match node.kind() {
+                "assignment" => bind_instances(node, source, names),
+                "call" if !consumed.contains(&node.start_byte()) => {
+                    visit_call(node, source, names, &mut out);
+                }
+                "boolean_operator" => {
+                    if let Some(read) = visit_or(node, source, names) {
+                        if let Some(left) = node.child_by_field_name("left") {
+                            consumed.insert(left.start_byte());
+                        }
+                        out.push(read);
+                    }
+                }
+                "subscript" => {
+                    if let Some(read) = visit_subscript(node, source, names) {
+                        out.push(read);
+                    }
+                }
+                "class_definition" => {
+                    visit_settings_class(node, source, names, &mut settings_classes, &mut out)
+                }
+                _ => {}
+            }
+            if cursor.goto_first_child() {
+                continue;
+            }
+        }
+        if cursor.goto_next_sibling() {
+            descend = true;
+            continue;
+        }
+        if !cursor.goto_parent() {
+            break;
+        }
+        descend = false;
+    }
+    out
+}
+
+/// `env = environ.Env(...)`, `config = AutoConfig(...)`: the instance is a reader too.
+fn bind_instances(assign: Node, source: &str, names: &mut Names) {
+    let (Some(left), Some(right)) = (
+        assign.child_by_field_name("left"),
+        assign.child_by_field_name("right"),
+    ) else {
+        return;
+    };
+    if left.kind() != "identifier" || right.kind() != "call" {
+        return;
+    }
+    if let Some(q) = names.qualify(right, source) {
+        if q.starts_with("environ.") || q.starts_with("decouple.") {
+            names.bind(python::text(left, source), q);
+        }
+    }
+}
+
+struct Args<'t> {
+    positional: Vec<Node<'t>>,
+    keywords: Vec<(String, Node<'t>, Node<'t>)>, // name, value, whole keyword_argument
+    all: Vec<Node<'t>>,
+}
+
+fn arguments<'t>(call: Node<'t>, source: &str) -> Option<Args<'t>> {
+    let list = call.child_by_field_name("arguments")?;
+    if list.kind() != "argument_list" {
+        return None;
+    }
+    let mut args = Args {
+        positional: Vec::new(),
+        keywords: Vec::new(),
+        all: Vec::new(),
+    };
+    let mut cursor = list.walk();
+    for child in list.named_children(&mut cursor) {
+        match child.kind() {
+            "comment" => continue,
+            "keyword_argument" => {
+                let name = child.child_by_field_name("name")?;
+                let value = child.child_by_field_name("value")?;
+                args.keywords
+                    .push((python::text(name, source).to_string(), value, child));
+            }
+            "list_splat" | "dictionary_splat" => return None,
+            _ => args.positional.push(child),
+        }
+        args.all.push(child);
+    }
+    Some(args)
+}
+
+impl<'t> Args<'t> {
+    fn keyword(&self, name: &str) -> Option<(Node<'t>, Node<'t>)> {
+        self.keywords
+            .iter()
+            .find(|(n, _, _)| n == name)
+            .map(|(_, v, whole)| (*v, *whole))
+    }
+
+    /// Bytes to delete to drop `arg` from the list: from the end of the previous argument.
+    fn removal(&self, arg: Node) -> Option<Range<usize>> {
+        let index = self.all.iter().position(|a| a.id() == arg.id())?;
+        let previous = self.all.get(index.checked_sub(1)?)?;
+        Some(previous.end_byte()..arg.end_byte())
+    }
+}
+
+fn visit_call(call: Node, source: &str, names: &Names, out: &mut Vec<EnvRead>) {
+    let Some(function) = call.child_by_field_name("function") else {
+        return;
+    };
+    let Some(callee) = names.qualify(function, source) else {
+        return;
+    };
+    let api = match callee.as_str() {
+        "os.getenv" => EnvApi::Getenv,
+        "os.environ.get" => EnvApi::EnvironGet,
+        "os.environ.setdefault" => EnvApi::EnvironSetdefault,
+        "environ.Env" => {
+            visit_environ_scheme(call, source, out);
+            return;
+        }
+        "decouple.config" => EnvApi::Decouple,
+        c if c.starts_with("decouple.") && c.ends_with(')') && !c.ends_with(".Csv()") => {
+            EnvApi::Decouple
+        }
+        "environ.Env()" => EnvApi::DjangoEnviron,
+        c => match c.strip_prefix("environ.Env().") {
+            Some(method) if DJANGO_ENVIRON_METHODS.contains(&method) => EnvApi::DjangoEnviron,
+            _ => return,
+        },
+    };
+    let Some(args) = arguments(call, source) else {
+        return;
+    };
+    let key_node = args
+        .positional
+        .first()
+        .copied()
+        .or_else(|| args.keyword("key").map(|k| k.0))
+        .or_else(|| args.keyword("option").map(|k| k.0))
+        .or_else(|| args.keyword("var").map(|k| k.0));
+    let method = callee.strip_prefix("environ.Env().");
+    let (default_node, removal) = match api {
+        EnvApi::Getenv | EnvApi::EnvironGet => {
+            match (args.positional.get(1), args.keyword("default")) {
+                (Some(d), _) => (Some(*d), None),
+                (None, Some((v, _))) => (Some(v), None),
+                _ => (None, None),
+            }
+        }
+        EnvApi::EnvironSetdefault => match (args.positional.get(1), args.keyword("value")) {
+            (Some(d), _) => (Some(*d), None),
+            (None, Some((v, _))) => (Some(v), None),
+            _ => (None, None),
+        },
+        EnvApi::DjangoEnviron | EnvApi::Decouple => {
+            // `env(K, cast, default)`: for the instance call the second positional is the cast;
+            // for `env.str(K, default)` and `config(K, default)` it is the default.
+            let positional_default = if api == EnvApi::DjangoEnviron && method.is_none() {
+                args.positional.get(2)
+            } else {
+                args.positional.get(1)
+            };
+            match (args.keyword("default"), positional_default) {
+                (Some((v, whole)), _) => (Some(v), args.removal(whole)),
+                (None, Some(d)) => (Some(*d), args.removal(*d)),
+                _ => (None, None),
+            }
+        }
+        _ => (None, None),
+    };
+    let parsed_bool = method == Some("bool")
+        || args
+            .keyword("cast")
+            .is_some_and(|(v, _)| python::text(v, source) == "bool");
+    let environ_range = match api {
+        EnvApi::EnvironGet | EnvApi::EnvironSetdefault => function
+            .child_by_field_name("object")
+            .map(|o| o.byte_range()),
+        _ => None,
+    };
+    let mut read = EnvRead {
+        api,
+        key: key_node.and_then(|k| python::string_value(k, source)),
+        key_range: key_node.map(|k| k.byte_range()),
+        default: default_node.map(|d| EnvDefault {
+            value: python::literal(d, source),
+            range: d.byte_range(),
+        }),
+        range: call.byte_range(),
+        target: None,
+        parsed_bool,
+        bool_wrapper: None,
+        comparison: None,
+        transforms: Vec::new(),
+        environ_range,
+        default_removal: removal,
+        declared_secret: false,
+    };
+    describe_use(call, source, names, &mut read);
+    out.push(read);
+}
+
+/// `environ.Env(DEBUG=(bool, True), ALLOWED_HOSTS=(list, ["*"]))`
+fn visit_environ_scheme(call: Node, source: &str, out: &mut Vec<EnvRead>) {
+    let Some(args) = arguments(call, source) else {
+        return;
+    };
+    for (name, value, whole) in &args.keywords {
+        if value.kind() != "tuple" {
+            continue;
+        }
+        let mut cursor = value.walk();
+        let items: Vec<Node> = value
+            .named_children(&mut cursor)
+            .filter(|n| n.kind() != "comment")
+            .collect();
+        if items.len() != 2 {
+            continue;
+        }
+        out.push(EnvRead {
+            api: EnvApi::DjangoEnvironScheme,
+            key: Some(name.clone()),
+            key_range: whole.child_by_field_name("name").map(|n| n.byte_range()),
+            default: Some(EnvDefault {
+                value: python::literal(items[1], source),
+                range: items[1].byte_range(),
+            }),
+            range: whole.byte_range(),
+            target: None,
+            parsed_bool: python::text(items[0], source) == "bool",
+            bool_wrapper: None,
+            comparison: None,
+            transforms: Vec::new(),
+            environ_range: None,
+            default_removal: None,
+            declared_secret: false,
+        });
+    }
+}
+
+/// `os.getenv(K) or D`, `os.environ.get(K) or D`
+fn visit_or(node: Node, source: &str, names: &Names) -> Option<EnvRead> {
+    let operator = node.child_by_field_name("operator")?;
+    if operator.kind() != "or" {
+        return None;
+    }
+    let left = node.child_by_field_name("left")?;
+    let right = node.child_by_field_name("right")?;
+    if left.kind() != "call" {
+        return None;
+    }
+    let function = left.child_by_field_name("function")?;
+    let callee = names.qualify(function, source)?;
+    if callee != "os.getenv" && callee != "os.environ.get" {
+        return None;
+    }
+    let args = arguments(left, source)?;
+    if args.all.len() != 1 || args.positional.len() != 1 {
+        return None;
+    }
+    let key = args.positional[0];
+    let mut read = EnvRead {
+        api: EnvApi::GetenvOr,
+        key: python::string_value(key, source),
+        key_range: Some(key.byte_range()),
+        default: Some(EnvDefault {
+            value: python::literal(right, source),
+            range: right.byte_range(),
+        }),
+        range: node.byte_range(),
+        target: None,
+        parsed_bool: false,
+        bool_wrapper: None,
+        comparison: None,
+        transforms: Vec::new(),
+        environ_range: None,
+        default_removal: None,
+        declared_secret: false,
+    };
+    describe_use(node, source, names, &mut read);
+    Some(read)
+}
+
+fn visit_subscript(node: Node, source: &str, names: &Names) -> Option<EnvRead> {
+    let value = node.child_by_field_name("value")?;
+    if names.qualify(value, source)? != "os.environ" {
+        return None;
+    }
+    // `os.environ["K"] = v` writes, it does not read.
+    if let Some(parent) = node.parent() {
+        if parent.kind() == "assignment"
+            && parent
+                .child_by_field_name("left")
+                .is_some_and(|l| l.id() == node.id())
+        {
+            return None;
+        }
+    }
+    let key = node.child_by_field_name("subscript")?;
+    let mut read = EnvRead {
+        api: EnvApi::EnvironSubscript,
+        key: python::string_value(key, source),
+        key_range: Some(key.byte_range()),
+        default: None,
+        range: node.byte_range(),
+        target: None,
+        parsed_bool: false,
+        bool_wrapper: None,
+        comparison: None,
+        transforms: Vec::new(),
+        environ_range: Some(value.byte_range()),
+        default_removal: None,
+        declared_secret: false,
+    };
+    describe_use(node, source, names, &mut read);
+    Some(read)
+}
+
+/// Fields with literal defaults of classes deriving from pydantic's `BaseSettings` (directly or
+/// through a settings class defined earlier in the module).
+fn visit_settings_class(
+    class: Node,
+    source: &str,
+    names: &Names,
+    settings_classes: &mut HashSet<String>,
+    out: &mut Vec<EnvRead>,
+) {
+    let is_settings = class
+        .child_by_field_name("superclasses")
+        .is_some_and(|bases| {
+            let mut cursor = bases.walk();
+            let found = bases.named_children(&mut cursor).any(|base| {
+                let q = names.qualify(base, source);
+                matches!(
+                    q.as_deref(),
+                    Some("pydantic.BaseSettings" | "pydantic_settings.BaseSettings")
+                ) || (base.kind() == "identifier"
+                    && settings_classes.contains(python::text(base, source)))
+            });
+            found
+        });
+    if !is_settings {
+        return;
+    }
+    if let Some(name) = class.child_by_field_name("name") {
+        settings_classes.insert(python::text(name, source).to_string());
+    }
+    let Some(body) = class.child_by_field_name("body") else {
+        return;
+    };
+    let mut cursor = body.walk();
+    for stmt in body.named_children(&mut cursor) {
+        if stmt.kind() != "expression_statement" {
+            continue;
+        }
+        let Some(assign) = stmt.named_child(0).filter(|n| n.kind() == "assignment") else {
+            continue;
+        };
+        let (Some(left), Some(ty), Some(right)) = (
+            assign.child_by_field_name("left"),
+            assign.child_by_field_name("type"),
+            assign.child_by_field_name("right"),
+        ) else {
+            continue;
+        };
+        if left.kind() != "identifier" {
+            continue;
+        }
+        let field = python::text(left, source);
+        if field == "model_config" || field.starts_with('_') {
+            continue;
+        }
+        let annotation = python::text(ty, source);
+        let parsed_bool = annotation == "bool";
+        out.push(EnvRead {
+            api: EnvApi::PydanticField,
+            key: Some(field.to_string()),
+            key_range: Some(left.byte_range()),
+            default: Some(EnvDefault {
+                value: python::literal(right, source),
+                range: right.byte_range(),
+            }),
+            range: assign.byte_range(),
+            target: Some(field.to_string()),
+            parsed_bool,
+            bool_wrapper: None,
+            comparison: None,
+            transforms: Vec::new(),
+            environ_range: None,
+            default_removal: Some(ty.end_byte()..right.end_byte()),
+            // A SecretStr/SecretBytes annotation declares the field a secret whatever its name.
+            declared_secret: annotation.contains("SecretStr") || annotation.contains("SecretBytes"),
+        });
+    }
+}
+
+/// Where the read's value goes: the name it is stored under, a `bool(...)` around it, string
+/// methods and a comparison after it.
+fn describe_use(read_node: Node, source: &str, _names: &Names, read: &mut EnvRead) {
+    // Walk outwards through `.lower()`-style calls, `bool(...)` and a comparison.
+    let mut current = read_node;
+    while let Some(parent) = current.parent() {
+        match parent.kind() {
+            "attribute"
+                if parent
+                    .child_by_field_name("object")
+                    .is_some_and(|o| o.id() == current.id()) =>
+            {
+                let method = parent
+                    .child_by_field_name("attribute")
+                    .map(|a| python::text(a, source))
+                    .unwrap_or("");
+                let call = parent.parent().filter(|c| c.kind() == "call");
+                match (method, call) {
+                    ("lower" | "upper" | "strip" | "casefold" | "title", Some(call)) => {
+                        read.transforms.push(method.to_string());
+                        current = call;
+                    }
+                    _ => break,
+                }
+            }
+            "argument_list" => {
+                let call = parent.parent().filter(|c| c.kind() == "call");
+                let wrapper = call
+                    .and_then(|c| c.child_by_field_name("function"))
+                    .map(|f| python::text(f, source))
+                    .filter(|_| parent.named_child_count() == 1);
+                match (wrapper, call) {
+                    (Some("bool"), Some(call)) => {
+                        read.bool_wrapper = Some(call.byte_range());
+                        current = call;
+                    }
+                    // `str(read)` keeps the string; look further out for `.lower() == ...`.
+                    (Some("str"), Some(call)) => current = call,
+                    _ => break,
+                }
+            }
+            "comparison_operator" => {
+                let mut cursor = parent.walk();
+                let operands: Vec<Node> = parent.named_children(&mut cursor).collect();
+                if operands.len() == 2 && operands[0].id() == current.id() {
+                    let operator: String = {
+                        let mut c = parent.walk();
+                        let ops: Vec<String> = parent
+                            .children(&mut c)
+                            .filter(|n| !n.is_named())
+                            .map(|n| python::text(n, source).to_string())
+                            .collect();
+                        ops.join(" ")
+                    };
+                    if let Some(value) = python::literal(operands[1], source) {
+                        read.comparison = Some((operator, value));
+                    }
+                }
+                current = parent;
+                break;
+            }
+            "parenthesized_expression" => current = parent,
+            _ => break,
+        }
+    }
+    read.target = target_of(current, source).or(read.target.take());
+}
+
+fn target_of(node: Node, source: &str) -> Option<String> {
+    let mut current = node;
+    while let Some(parent) = current.parent() {
+        match parent.kind() {
+            "assignment" | "augmented_assignment" => {
+                if parent
+                    .child_by_field_name("right")
+                    .is_some_and(|r| r.id() == current.id())
+                {
+                    return parent
+                        .child_by_field_name("left")
+                        .and_then(|l| name_of(l, source));
+                }
+                return None;
+            }
+            "keyword_argument" => {
+                if parent
+                    .child_by_field_name("value")
+                    .is_some_and(|v| v.id() == current.id())
+                {
+                    return parent
+                        .child_by_field_name("name")
+                        .map(|n| python::text(n, source).to_string());
+                }
+                return None;
+            }
+            "pair" => {
+                if parent
+                    .child_by_field_name("value")
+                    .is_some_and(|v| v.id() == current.id())
+                {
+                    return parent
+                        .child_by_field_name("key")
+                        .and_then(|k| python::string_value(k, source));
+                }
+                return None;
+            }
+            "expression_statement"
+            | "block"
+            | "module"
+            | "function_definition"
+            | "class_definition"
+            | "lambda"
+            | "return_statement"
+            | "if_statement" => return None,
+            _ => current = parent,
+        }
+    }
+    None
+}
+
+fn name_of(target: Node, source: &str) -> Option<String> {
+    match target.kind() {
+        "identifier" => Some(python::text(target, source).to_string()),
+        "attribute" => target
+            .child_by_field_name("attribute")
+            .map(|a| python::text(a, source).to_string()),
+        "subscript" => target
+            .child_by_field_name("subscript")
+            .and_then(|s| python::string_value(s, source)),
+        _ => None,
+    }
+}
+
+/// The fail-fast rewrite: read the variable so that a missing value stops the process at start-up
+/// instead of running with a fallback. `os.getenv("K", "d")` -> `os.environ["K"]`;
+/// `env("K", default="d")` -> `env("K")`; a pydantic field loses its default.
+pub fn fail_fast_fix(read: &EnvRead, file: &PythonFile, source: &str) -> Option<Fix> {
+    read.default.as_ref()?;
+    let key_source = &source[read.key_range.clone()?];
+    let mut edits = Vec::new();
+    let title;
+    match read.api {
+        EnvApi::Getenv | EnvApi::GetenvOr => {
+            let environ = if let Some(environ) = file.names.local_for("os.environ") {
+                environ.to_string()
+            } else if let Some(os) = file.names.local_for("os") {
+                format!("{os}.environ")
+            } else {
+                edits.push(super::Edit::insert(
+                    file.import_insertion,
+                    format!("import os{}", line_ending(source)),
+                ));
+                "os.environ".to_string()
+            };
+            let replacement = format!("{environ}[{key_source}]");
+            title = format!("Fail fast: read with `{replacement}`");
+            edits.push(Edit::replace(read.range.clone(), replacement));
+        }
+        EnvApi::EnvironGet | EnvApi::EnvironSetdefault => {
+            let environ = &source[read.environ_range.clone()?];
+            let replacement = format!("{environ}[{key_source}]");
+            title = format!("Fail fast: read with `{replacement}`");
+            edits.push(Edit::replace(read.range.clone(), replacement));
+        }
+        EnvApi::DjangoEnviron | EnvApi::Decouple => {
+            title = "Fail fast: remove the default".to_string();
+            edits.push(Edit::delete(read.default_removal.clone()?));
+        }
+        EnvApi::PydanticField => {
+            title = "Fail fast: make the field required (remove its default)".to_string();
+            edits.push(Edit::delete(read.default_removal.clone()?));
+        }
+        EnvApi::EnvironSubscript | EnvApi::DjangoEnvironScheme => return None,
+    }
+    edits.sort_by_key(|e| e.range.start);
+    Some(Fix {
+        title,
+        applicability: Applicability::Unsafe,
+        edits,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::syntax::python::parse;
+
+    fn reads(source: &str) -> Vec<EnvRead> {
+        let tree = parse(source, None);
+        PythonFile::new(&tree, source).env_reads
+    }
+
+    #[test]
+    fn finds_reads_under_aliases() {
+        let src = "import os as _os\nfrom os import getenv as ge, environ\nA = _os.getenv('A', 'x')\nB = ge('B', default='y')\nC = environ.get('C')\nD = environ['D']\nE = ge('E') or 'z'\n";
+        let found = reads(src);
+        let summary: Vec<(EnvApi, Option<&str>, Option<&str>, bool)> = found
+            .iter()
+            .map(|r| {
+                (
+                    r.api,
+                    r.key.as_deref(),
+                    r.target.as_deref(),
+                    r.default.is_some(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            summary,
+            [
+                (EnvApi::Getenv, Some("A"), Some("A"), true),
+                (EnvApi::Getenv, Some("B"), Some("B"), true),
+                (EnvApi::EnvironGet, Some("C"), Some("C"), false),
+                (EnvApi::EnvironSubscript, Some("D"), Some("D"), false),
+                (EnvApi::GetenvOr, Some("E"), Some("E"), true),
+            ]
+        );
+    }
+
+    #[test]
+    fn unrelated_getenv_is_not_a_read() {
+        assert!(reads("def getenv(k, d):\n    return d\nX = getenv('X', 'y')\n").is_empty());
+    }
+
+    #[test]
+    fn django_environ_decouple_and_pydantic() {
+        let src = "import environ\nfrom decouple import config\nfrom pydantic_settings import BaseSettings\nenv = environ.Env(DEBUG=(bool, True))\nS = env('S', default='x')\nT = env.str('T', 'y')\nU = config('U', default='z', cast=bool)\nclass Settings(BaseSettings):\n    jwt_secret: str = 'dev'\n    model_config = {}\n";
+        let found = reads(src);
+        let apis: Vec<(EnvApi, Option<&str>, bool)> = found
+            .iter()
+            .map(|r| (r.api, r.key.as_deref(), r.parsed_bool))
+            .collect();
+        assert_eq!(
+            apis,
+            [
+                (EnvApi::DjangoEnvironScheme, Some("DEBUG"), true),
+                (EnvApi::DjangoEnviron, Some("S"), false),
+                (EnvApi::DjangoEnviron, Some("T"), false),
+                (EnvApi::Decouple, Some("U"), true),
+                (EnvApi::PydanticField, Some("jwt_secret"), false),
+            ]
+        );
+    }
+
+    #[test]
+    fn comparison_and_bool_wrapper() {
+        let found = reads("import os\nDEBUG = os.getenv('DEBUG', 'True').lower() == 'true'\nX = bool(os.getenv('X', ''))\n");
+        assert_eq!(
+            found[0].comparison,
+            Some(("==".to_string(), Literal::Str("true".into())))
+        );
+        assert_eq!(found[0].transforms, ["lower"]);
+        assert_eq!(found[0].target.as_deref(), Some("DEBUG"));
+        assert!(found[1].bool_wrapper.is_some());
+        assert_eq!(found[1].target.as_deref(), Some("X"));
+    }
+}

@@ -1,0 +1,163 @@
+//! Applying fixes. A fix is offered only when the fixed text still parses (no more syntax errors
+//! than before) and the finding it addresses is gone.
+
+use std::ops::Range;
+use std::path::Path;
+
+use super::{analyse, Diagnostic, Edit, Input, RuleFilter};
+use crate::syntax::{python, FileKind};
+
+/// Applies non-overlapping edits (original-text coordinates) to `text`. Edits that overlap an
+/// earlier one are skipped; returns the new text and how many edits were applied.
+pub fn apply_edits(text: &str, edits: &[&Edit]) -> (String, usize) {
+    let mut sorted: Vec<&Edit> = edits.to_vec();
+    sorted.sort_by_key(|e| (e.range.start, e.range.end));
+    let mut out = String::with_capacity(text.len());
+    let mut last = 0;
+    let mut applied = 0;
+    for edit in sorted {
+        if edit.range.start < last
+            || edit.range.end > text.len()
+            || edit.range.start > edit.range.end
+        {
+            continue;
+        }
+        out.push_str(&text[last..edit.range.start]);
+        out.push_str(&edit.content);
+        last = edit.range.end;
+        applied += 1;
+    }
+    out.push_str(&text[last..]);
+    (out, applied)
+}
+
+/// Does the new text parse at least as well as the old one?
+pub fn still_parses(kind: FileKind, before: &str, after: &str) -> bool {
+    match kind {
+        FileKind::Python => {
+            python::error_count(&python::parse(after, None))
+                <= python::error_count(&python::parse(before, None))
+        }
+        FileKind::DotEnv => {
+            crate::syntax::dotenv::parse(after).errors.len()
+                <= crate::syntax::dotenv::parse(before).errors.len()
+        }
+    }
+}
+
+/// Maps a byte offset of the original text through the edits.
+pub fn map_offset(offset: usize, edits: &[&Edit]) -> usize {
+    let mut delta: isize = 0;
+    for edit in edits {
+        if edit.range.end <= offset {
+            delta += edit.content.len() as isize - (edit.range.end - edit.range.start) as isize;
+        }
+    }
+    (offset as isize + delta).max(0) as usize
+}
+
+/// Checks that `diagnostic`'s fix keeps the file parsing and removes the finding.
+pub fn fix_is_valid(
+    path: &Path,
+    kind: FileKind,
+    text: &str,
+    diagnostic: &Diagnostic,
+    filter: &dyn RuleFilter,
+) -> bool {
+    let Some(fix) = &diagnostic.fix else {
+        return false;
+    };
+    let edits: Vec<&Edit> = fix.edits.iter().collect();
+    let (fixed, applied) = apply_edits(text, &edits);
+    if applied != edits.len() || !still_parses(kind, text, &fixed) {
+        return false;
+    }
+    let mapped: Range<usize> =
+        map_offset(diagnostic.range.start, &edits)..map_offset(diagnostic.range.end, &edits);
+    let after = analyse(
+        &Input {
+            path,
+            text: &fixed,
+            kind,
+            tree: None,
+        },
+        filter,
+    );
+    !after
+        .diagnostics
+        .iter()
+        .any(|d| d.rule == diagnostic.rule && overlaps(&d.range, &mapped))
+}
+
+/// Range overlap where an empty range counts as the one byte after it.
+fn overlaps(a: &Range<usize>, b: &Range<usize>) -> bool {
+    a.start < b.end.max(b.start + 1) && b.start < a.end.max(a.start + 1)
+}
+
+/// Applies every fix that `allowed` accepts, repeatedly, until nothing more applies (fixes of
+/// one round must not overlap). Returns the new text and the number of fixes applied.
+pub fn fix_all(
+    path: &Path,
+    kind: FileKind,
+    text: &str,
+    filter: &dyn RuleFilter,
+    allowed: &dyn Fn(&Diagnostic) -> bool,
+) -> (String, usize) {
+    let mut current = text.to_string();
+    let mut total = 0;
+    for _round in 0..10 {
+        let analysis = analyse(
+            &Input {
+                path,
+                text: &current,
+                kind,
+                tree: None,
+            },
+            filter,
+        );
+        let mut chosen: Vec<&Edit> = Vec::new();
+        let mut count = 0;
+        let mut covered: Vec<Range<usize>> = Vec::new();
+        for d in &analysis.diagnostics {
+            let Some(fix) = &d.fix else { continue };
+            if !allowed(d) {
+                continue;
+            }
+            // Two fixes that add the same `import os` need it once.
+            let new_edits: Vec<&Edit> = fix
+                .edits
+                .iter()
+                .filter(|e| {
+                    !(e.range.is_empty()
+                        && chosen
+                            .iter()
+                            .any(|c| c.range == e.range && c.content == e.content))
+                })
+                .collect();
+            if new_edits
+                .iter()
+                .any(|e| covered.iter().any(|c| overlaps(c, &e.range)))
+            {
+                continue;
+            }
+            if !fix_is_valid(path, kind, &current, d, filter) {
+                continue;
+            }
+            for e in new_edits {
+                covered.push(e.range.clone());
+                chosen.push(e);
+            }
+            count += 1;
+        }
+        if count == 0 {
+            break;
+        }
+        let (next, _) = apply_edits(&current, &chosen);
+        if !still_parses(kind, &current, &next) {
+            break;
+        }
+        current = next;
+        total += count;
+    }
+    (current, total)
+}

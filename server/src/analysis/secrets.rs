@@ -1,0 +1,464 @@
+//! Deciding whether a name or a value is a secret. Precision matters as much as recall here:
+//! `JWT_ALGORITHM`, `PASSWORD_RESET_TIMEOUT` and `api_key_header` are not secrets, and
+//! `change-me` in an example file is a placeholder, not a leak.
+
+use regex::Regex;
+use std::sync::OnceLock;
+
+/// Words that make a name secret-like on their own.
+const SECRET_WORDS: &[&str] = &[
+    "SECRET",
+    "SECRETS",
+    "TOKEN",
+    "PASSWORD",
+    "PASSWD",
+    "PWD",
+    "PASS",
+    "PASSPHRASE",
+    "CREDENTIAL",
+    "CREDENTIALS",
+    "DSN",
+    "APIKEY",
+    "JWT",
+    "PRIVATEKEY",
+];
+
+/// `X_KEY` pairs that name a secret key (a bare `KEY` is too vague: `CACHE_KEY`, `SORT_KEY`).
+const SECRET_KEY_QUALIFIERS: &[&str] = &[
+    "API",
+    "PRIVATE",
+    "SIGNING",
+    "ENCRYPTION",
+    "ACCESS",
+    "MASTER",
+    "AUTH",
+    "FERNET",
+    "HMAC",
+    "WEBHOOK",
+    "CLIENT",
+    "APP",
+    "LICENSE",
+    "SERVICE",
+];
+
+/// Words that say the name is *about* a secret rather than the secret itself: its length, its
+/// lifetime, where it lives, what it is called on the wire.
+const DESCRIPTOR_WORDS: &[&str] = &[
+    "ALGORITHM",
+    "ALGORITHMS",
+    "ALG",
+    "EXPIRE",
+    "EXPIRES",
+    "EXPIRY",
+    "EXPIRATION",
+    "TTL",
+    "LIFETIME",
+    "TIMEOUT",
+    "AGE",
+    "LENGTH",
+    "LEN",
+    "SIZE",
+    "HEADER",
+    "NAME",
+    "PREFIX",
+    "URL",
+    "URI",
+    "ENDPOINT",
+    "HOST",
+    "PORT",
+    "PATH",
+    "FILE",
+    "DIR",
+    "ENABLED",
+    "ENABLE",
+    "REQUIRED",
+    "BACKEND",
+    "CLASS",
+    "CLASSES",
+    "TYPE",
+    "FIELD",
+    "PARAM",
+    "ISSUER",
+    "AUDIENCE",
+    "SCOPE",
+    "SCOPES",
+    "MINUTES",
+    "SECONDS",
+    "HOURS",
+    "DAYS",
+    "ROTATION",
+    "VALIDATORS",
+    "HASHERS",
+    "MIN",
+    "MAX",
+    "COUNT",
+    "LIMIT",
+    "RETRIES",
+    "ATTEMPTS",
+    "ID",
+    "REGEX",
+    "PATTERN",
+    "FORMAT",
+    "VERSION",
+    "LOCATION",
+    "REFRESH_URL",
+    "KIND",
+    "MODE",
+    "STORAGE",
+    "STORE",
+    "CACHE",
+    "LEEWAY",
+    "METHOD",
+    "USAGE",
+    "COMPLEXITY",
+    "POLICY",
+    "RESET",
+    "CHANGE",
+    "FORGOT",
+    "REDIRECT",
+    "LOGIN",
+];
+
+fn words(name: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut current = String::new();
+    let mut prev_lower = false;
+    for c in name.chars() {
+        if !c.is_ascii_alphanumeric() {
+            if !current.is_empty() {
+                out.push(std::mem::take(&mut current));
+            }
+            prev_lower = false;
+            continue;
+        }
+        // camelCase boundary: apiKey -> API, KEY
+        if c.is_ascii_uppercase() && prev_lower && !current.is_empty() {
+            out.push(std::mem::take(&mut current));
+        }
+        prev_lower = c.is_ascii_lowercase();
+        current.push(c.to_ascii_uppercase());
+    }
+    if !current.is_empty() {
+        out.push(current);
+    }
+    out
+}
+
+/// Is `name` (an env key, a setting, a field, a keyword argument) the name of a secret?
+pub fn is_secret_name(name: &str) -> bool {
+    let words = words(name);
+    let mut last_secret = None;
+    for (i, w) in words.iter().enumerate() {
+        if SECRET_WORDS.contains(&w.as_str())
+            || (w == "KEY" && i > 0 && SECRET_KEY_QUALIFIERS.contains(&words[i - 1].as_str()))
+            || (w == "KEY" && i > 0 && words[i - 1] == "SECRET")
+        {
+            last_secret = Some(i);
+        }
+    }
+    let Some(last_secret) = last_secret else {
+        return false;
+    };
+    // A descriptor after the secret word names something about it (`JWT_ALGORITHM`,
+    // `TOKEN_TTL`, `PRIVATE_KEY_PATH`); before it, it names whose secret it is
+    // (`EMAIL_HOST_PASSWORD`).
+    !words[last_secret + 1..]
+        .iter()
+        .any(|w| DESCRIPTOR_WORDS.contains(&w.as_str()))
+}
+
+/// Env names whose value is a URL that may carry credentials (only a secret when it does).
+pub fn is_connection_url_name(name: &str) -> bool {
+    let upper = name.to_ascii_uppercase();
+    [
+        "DATABASE_URL",
+        "_DB_URL",
+        "BROKER_URL",
+        "REDIS_URL",
+        "CACHE_URL",
+        "AMQP_URL",
+        "MONGO_URL",
+        "MONGODB_URI",
+        "RESULT_BACKEND",
+    ]
+    .iter()
+    .any(|s| upper.ends_with(s))
+}
+
+struct TokenPattern {
+    what: &'static str,
+    regex: Regex,
+}
+
+fn token_patterns() -> &'static [TokenPattern] {
+    static PATTERNS: OnceLock<Vec<TokenPattern>> = OnceLock::new();
+    PATTERNS.get_or_init(|| {
+        let p = |what, re: &str| TokenPattern {
+            what,
+            regex: Regex::new(re).expect("valid token regex"),
+        };
+        vec![
+            p(
+                "an AWS access key id",
+                r"\b(AKIA|ASIA|AGPA|AIDA|AROA|ANPA|ANVA|AIPA)[0-9A-Z]{16}\b",
+            ),
+            p("a GitHub token", r"\bgh[pousr]_[A-Za-z0-9]{36,255}\b"),
+            p(
+                "a GitHub fine-grained token",
+                r"\bgithub_pat_[A-Za-z0-9_]{22,255}\b",
+            ),
+            p("a Slack token", r"\bxox[abposr]-[A-Za-z0-9-]{10,}"),
+            p(
+                "a Slack webhook URL",
+                r"https://hooks\.slack\.com/services/T[A-Z0-9]+/B[A-Z0-9]+/[A-Za-z0-9]{16,}",
+            ),
+            p(
+                "a Stripe secret key",
+                r"\b(sk|rk)_(live|test|prod)_[A-Za-z0-9]{16,}\b",
+            ),
+            p(
+                "an OpenAI API key",
+                r"\bsk-(proj|svcacct|admin)-[A-Za-z0-9_-]{20,}",
+            ),
+            p(
+                "an OpenAI API key",
+                r"\bsk-[A-Za-z0-9]{20}T3BlbkFJ[A-Za-z0-9]{20}\b",
+            ),
+            p(
+                "an Anthropic API key",
+                r"\bsk-ant-(api|admin)\d{2}-[A-Za-z0-9_-]{20,}",
+            ),
+            p("a Google API key", r"\bAIza[0-9A-Za-z_-]{35}\b"),
+            p(
+                "a SendGrid API key",
+                r"\bSG\.[A-Za-z0-9_-]{22}\.[A-Za-z0-9_-]{43}\b",
+            ),
+            p(
+                "a private key",
+                r"-----BEGIN ((RSA|EC|DSA|OPENSSH|PGP|ENCRYPTED) )?PRIVATE KEY( BLOCK)?-----",
+            ),
+            p(
+                "a JSON Web Token",
+                r"\beyJ[A-Za-z0-9_-]{10,}\.eyJ[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]{10,}",
+            ),
+            p(
+                "a bcrypt password hash",
+                r"\$2[abxy]?\$\d{2}\$[./A-Za-z0-9]{53}",
+            ),
+            p("a Twilio API key", r"\bSK[0-9a-f]{32}\b"),
+            p("a GitLab token", r"\bglpat-[A-Za-z0-9_-]{20,}\b"),
+            p("a Mailgun API key", r"\bkey-[0-9a-f]{32}\b"),
+        ]
+    })
+}
+
+/// A value in a known credential format, whatever it is called.
+pub fn known_token(value: &str) -> Option<&'static str> {
+    token_patterns()
+        .iter()
+        .find(|p| p.regex.is_match(value))
+        .map(|p| p.what)
+}
+
+fn url_credentials_regex() -> &'static Regex {
+    static RE: OnceLock<Regex> = OnceLock::new();
+    RE.get_or_init(|| {
+        Regex::new(r"(?i)\b[a-z][a-z0-9+.-]*://([^:/@\s]*):([^@\s/]+)@[^\s]+")
+            .expect("valid url regex")
+    })
+}
+
+/// The password of a `scheme://user:password@host` URL, when it is a real one (not `${VAR}`,
+/// `<password>`, `$(cmd)` or another placeholder). Byte range within `value`.
+pub fn url_password(value: &str) -> Option<std::ops::Range<usize>> {
+    let caps = url_credentials_regex().captures(value)?;
+    let password = caps.get(2)?;
+    if is_placeholder(password.as_str())
+        || password.as_str().starts_with('$')
+        || password.as_str().starts_with('%')
+    {
+        return None;
+    }
+    Some(password.range())
+}
+
+/// Values people put where a secret will go later.
+pub fn is_placeholder(value: &str) -> bool {
+    static RE: OnceLock<Regex> = OnceLock::new();
+    let re = RE.get_or_init(|| {
+        Regex::new(
+            r"(?ix)^(
+                \s* |
+                <[^>]*> |
+                \$\{[^}]*\} | \$[A-Z_][A-Z0-9_]* | \$\([^)]*\) | \{\{.*\}\} |
+                [x*._-]{3,} | x+ |
+                (your|insert|enter|put)[-_ ].* |
+                .*(change[-_ ]?me|changeit|replace[-_ ]?me|placeholder|example|dummy|sample|redacted|fixme|todo|tbd|not[-_ ]?set|fake|[-_ ]here).* |
+                none | null | nil | empty | undefined | false | true | 0 | 1
+            )$",
+        )
+        .expect("valid placeholder regex")
+    });
+    re.is_match(value.trim())
+}
+
+/// Shannon entropy in bits per character.
+pub fn entropy(value: &str) -> f64 {
+    let mut counts = [0usize; 256];
+    let mut total = 0usize;
+    for b in value.bytes() {
+        counts[b as usize] += 1;
+        total += 1;
+    }
+    if total == 0 {
+        return 0.0;
+    }
+    counts
+        .iter()
+        .filter(|&&c| c > 0)
+        .map(|&c| {
+            let p = c as f64 / total as f64;
+            -p * p.log2()
+        })
+        .sum()
+}
+
+/// A random-looking credential: long enough, no spaces, mixed character classes or hex, and a
+/// high entropy. Words, paths, hostnames and sentences do not qualify.
+pub fn looks_random(value: &str) -> bool {
+    let v = value.trim();
+    if v.len() < 16 || v.len() > 4096 || v.contains(char::is_whitespace) || is_placeholder(v) {
+        return false;
+    }
+    if v.contains("://") || v.starts_with('/') || v.starts_with("./") {
+        return false;
+    }
+    // Dotted names (`django.core.mail.backends.smtp.EmailBackend`) are code, not keys.
+    if v.split('.').count() > 1
+        && v.split('.').all(|part| {
+            !part.is_empty() && part.chars().all(|c| c.is_ascii_alphabetic() || c == '_')
+        })
+    {
+        return false;
+    }
+    let is_hex = v.chars().all(|c| c.is_ascii_hexdigit());
+    if is_hex {
+        return v.len() >= 24 && entropy(v) >= 3.0;
+    }
+    let classes = [
+        v.chars().any(|c| c.is_ascii_lowercase()),
+        v.chars().any(|c| c.is_ascii_uppercase()),
+        v.chars().any(|c| c.is_ascii_digit()),
+        v.chars().any(|c| !c.is_ascii_alphanumeric()),
+    ]
+    .iter()
+    .filter(|&&b| b)
+    .count();
+    let has_digit = v.chars().any(|c| c.is_ascii_digit());
+    has_digit && classes >= 3 && entropy(v) >= 3.5
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn secret_names() {
+        for name in [
+            "SECRET_KEY",
+            "JWT_SECRET",
+            "DB_PASSWORD",
+            "POSTGRES_PASSWORD",
+            "STRIPE_API_KEY",
+            "apiKey",
+            "SENTRY_DSN",
+            "GITHUB_TOKEN",
+            "AWS_SECRET_ACCESS_KEY",
+            "jwt_secret_key",
+            "EMAIL_HOST_PASSWORD",
+            "PRIVATE_KEY",
+            "SIGNING_KEY",
+            "DB_PASS",
+            "client_secret",
+            "WEBHOOK_SECRET",
+            "SECRET_KEY_FALLBACKS",
+            "REDIS_HOST_PASSWORD",
+        ] {
+            assert!(is_secret_name(name), "{name} should be secret-like");
+        }
+        for name in [
+            "JWT_ALGORITHM",
+            "ACCESS_TOKEN_EXPIRE_MINUTES",
+            "PASSWORD_RESET_TIMEOUT",
+            "api_key_header",
+            "TOKEN_TTL",
+            "AUTH_PASSWORD_VALIDATORS",
+            "LOG_LEVEL",
+            "DEBUG",
+            "CACHE_KEY",
+            "SORT_KEY",
+            "TOKEN_URL",
+            "PRIVATE_KEY_PATH",
+            "SECRETS_DIR",
+            "CSRF_HEADER_NAME",
+            "PASSWORD_HASHERS",
+            "AWS_ACCESS_KEY_ID",
+            "passenger",
+            "compass",
+        ] {
+            assert!(!is_secret_name(name), "{name} should not be secret-like");
+        }
+    }
+
+    #[test]
+    fn token_formats() {
+        assert_eq!(
+            known_token("sk_live_4eC39HqLyjWDarjtT1zdp7dc"),
+            Some("a Stripe secret key")
+        );
+        assert_eq!(
+            known_token("sk-proj-abcdefghijklmnopqrstuvwxyz012345"),
+            Some("an OpenAI API key")
+        );
+        assert_eq!(
+            known_token("ghp_0123456789abcdefghijABCDEFGHIJ012345"),
+            Some("a GitHub token")
+        );
+        assert_eq!(
+            known_token("AKIAIOSFODNN7EXAMPLE"),
+            Some("an AWS access key id")
+        );
+        assert_eq!(known_token("sk_test_123"), None);
+        assert_eq!(known_token("X-API-Key"), None);
+    }
+
+    #[test]
+    fn url_passwords() {
+        assert!(url_password("postgres://app:s3cr3t@db:5432/app").is_some());
+        assert!(url_password("postgres://app:${DB_PASSWORD}@db/app").is_none());
+        assert!(url_password("postgres://app:<password>@db/app").is_none());
+        assert!(url_password("redis://redis:6379/0").is_none());
+        assert!(url_password("https://example.com/a:b@c").is_none());
+    }
+
+    #[test]
+    fn placeholders_and_randomness() {
+        for v in [
+            "",
+            "change-me",
+            "changeme",
+            "<your key>",
+            "xxx",
+            "your-secret-here",
+            "${SECRET}",
+            "***",
+        ] {
+            assert!(is_placeholder(v), "{v:?}");
+        }
+        assert!(!is_placeholder("dev"));
+        assert!(looks_random("8f3kL9q2Zx7wP4mN1vB6cT0y"));
+        assert!(looks_random("9f86d081884c7d659a2feaa0c55ad015a3bf4f1b"));
+        assert!(!looks_random("django.core.mail.backends.smtp.EmailBackend"));
+        assert!(!looks_random("hello-world-this-is"));
+    }
+}

@@ -1,0 +1,176 @@
+//! CFG001 debug-enabled-by-default: DEBUG read from the environment so that it is on when the
+//! variable is unset, or read as a raw string so that `DEBUG=False` turns it on.
+
+use crate::analysis::env_reads::{EnvApi, EnvRead};
+use crate::analysis::{Applicability, Diagnostic, Edit, File, Fix, Rule};
+use crate::checks::{concern, display_name, Concern};
+use crate::syntax::python::Literal;
+use crate::syntax::FileKind;
+
+pub struct DebugEnabledByDefault;
+
+/// Strings django-environ and decouple parse as true.
+const TRUE_STRINGS: &[&str] = &["true", "on", "ok", "y", "yes", "1", "t"];
+const TRUE_TEST: &str = r#".lower() in ("1", "true", "yes", "on")"#;
+
+impl Rule for DebugEnabledByDefault {
+    fn id(&self) -> &'static str {
+        "CFG001"
+    }
+
+    fn applies_to(&self, kind: FileKind) -> bool {
+        kind == FileKind::Python
+    }
+
+    fn check(&self, file: &File, out: &mut Vec<Diagnostic>) {
+        let Some(py) = file.python else { return };
+        if file.module.development {
+            return;
+        }
+        for read in &py.env_reads {
+            if concern(read) != Concern::Debug || read.api == EnvApi::EnvironSubscript {
+                continue;
+            }
+            let name = display_name(read);
+            let raw = receives_raw_string(read);
+            let on_when_unset = debug_when_unset(read);
+            let message = if raw {
+                format!("`{name}` is the raw string from the environment: any non-empty value, even `False` or `0`, turns debug on")
+            } else if on_when_unset == Some(true) {
+                format!("`{name}` defaults to on: when the variable is unset, production serves tracebacks, settings and SQL to anyone")
+            } else {
+                continue;
+            };
+            let range = read
+                .bool_wrapper
+                .clone()
+                .unwrap_or_else(|| read.range.clone());
+            out.push(
+                Diagnostic::new(self.id(), range, message)
+                    .with_fix(safe_default_fix(read, file.text, raw)),
+            );
+        }
+    }
+}
+
+/// The value is used as a Python string (truthy when non-empty) rather than parsed or compared.
+fn receives_raw_string(read: &EnvRead) -> bool {
+    if read.parsed_bool || read.comparison.is_some() {
+        return false;
+    }
+    match read.api {
+        EnvApi::Getenv | EnvApi::EnvironGet | EnvApi::GetenvOr | EnvApi::EnvironSetdefault => true,
+        EnvApi::Decouple | EnvApi::DjangoEnviron => {
+            read.bool_wrapper.is_some() || read.api == EnvApi::Decouple
+        }
+        _ => false,
+    }
+}
+
+fn transformed(value: &str, transforms: &[String]) -> String {
+    let mut v = value.to_string();
+    for t in transforms {
+        v = match t.as_str() {
+            "lower" | "casefold" => v.to_lowercase(),
+            "upper" => v.to_uppercase(),
+            "strip" => v.trim().to_string(),
+            _ => v,
+        };
+    }
+    v
+}
+
+fn comparison_holds(value: &str, read: &EnvRead) -> Option<bool> {
+    let (op, rhs) = read.comparison.as_ref()?;
+    let v = transformed(value, &read.transforms);
+    Some(match op.as_str() {
+        "==" => rhs.as_str() == Some(v.as_str()),
+        "!=" => rhs.as_str() != Some(v.as_str()),
+        "in" => rhs.strings().contains(&v.as_str()),
+        "not in" => !rhs.strings().contains(&v.as_str()),
+        _ => return None,
+    })
+}
+
+/// Is debug on when the variable is unset? `None` when the code does not say.
+fn debug_when_unset(read: &EnvRead) -> Option<bool> {
+    let value = read.default_value()?;
+    if read.comparison.is_some() {
+        return comparison_holds(value.as_str()?, read);
+    }
+    if read.parsed_bool {
+        return Some(match value {
+            Literal::Str(s) => TRUE_STRINGS.contains(&s.trim().to_lowercase().as_str()),
+            other => other.is_truthy(),
+        });
+    }
+    Some(value.is_truthy())
+}
+
+/// The safe default: the same read with debug off when the variable is unset, and a real boolean
+/// test where the code used the raw string.
+fn safe_default_fix(read: &EnvRead, source: &str, raw: bool) -> Option<Fix> {
+    let default = read.default.as_ref();
+    if raw {
+        // `X` -> `X'.lower() in (...)` where X' has the default "False".
+        let mut read_text = source[read.range.clone()].to_string();
+        if let Some(d) = default {
+            let start = d.range.start - read.range.start;
+            let end = d.range.end - read.range.start;
+            read_text.replace_range(start..end, "\"False\"");
+        }
+        // Without a default the read may be None: `str()` keeps `.lower()` safe.
+        let needs_str = default.is_none();
+        let expr = match (read.api, needs_str) {
+            (_, true) => format!("str({read_text}){TRUE_TEST}"),
+            (EnvApi::GetenvOr, false) => format!("({read_text}){TRUE_TEST}"),
+            _ => format!("{read_text}{TRUE_TEST}"),
+        };
+        let range = read
+            .bool_wrapper
+            .clone()
+            .unwrap_or_else(|| read.range.clone());
+        return Some(Fix {
+            title: "Default DEBUG to off and parse the value as a boolean".to_string(),
+            applicability: Applicability::Unsafe,
+            edits: vec![Edit::replace(range, expr)],
+        });
+    }
+    let d = default?;
+    let replacement = match d.value.as_ref()? {
+        Literal::Bool(true) => "False".to_string(),
+        Literal::Int(_) | Literal::Float(_) => "0".to_string(),
+        Literal::Str(s) => {
+            let quote = source[d.range.clone()]
+                .chars()
+                .last()
+                .filter(|c| *c == '"' || *c == '\'')
+                .unwrap_or('"');
+            let candidates: Vec<String> = match s.as_str() {
+                "True" => vec!["False".into()],
+                "true" => vec!["false".into()],
+                "1" => vec!["0".into()],
+                "yes" => vec!["no".into()],
+                "on" => vec!["off".into()],
+                _ => vec![],
+            }
+            .into_iter()
+            .chain(["False", "false", "0", ""].map(String::from))
+            .collect();
+            let off = candidates.into_iter().find(|c| {
+                if read.comparison.is_some() {
+                    comparison_holds(c, read) == Some(false)
+                } else {
+                    !TRUE_STRINGS.contains(&c.to_lowercase().as_str())
+                }
+            })?;
+            format!("{quote}{off}{quote}")
+        }
+        _ => return None,
+    };
+    Some(Fix {
+        title: format!("Default {} to off", display_name(read)),
+        applicability: Applicability::Unsafe,
+        edits: vec![Edit::replace(d.range.clone(), replacement)],
+    })
+}

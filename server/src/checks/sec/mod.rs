@@ -1,0 +1,2 @@
+pub mod env_file_secret;
+pub mod secret_env_default;

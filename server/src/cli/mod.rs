@@ -1,0 +1,361 @@
+//! `preflight check`, `preflight rules`, `preflight explain`.
+
+mod output;
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use rayon::prelude::*;
+
+use crate::analysis::fix::fix_all;
+use crate::analysis::registry;
+use crate::analysis::{analyse, Applicability, Diagnostic, Input, Severity};
+use crate::config::{Config, ConfigCache, ConfigError, Options};
+use crate::syntax::FileKind;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum OutputFormat {
+    Text,
+    Json,
+    Sarif,
+    Github,
+}
+
+pub struct CheckArgs {
+    pub paths: Vec<PathBuf>,
+    pub format: OutputFormat,
+    pub fix: bool,
+    pub no_unsafe_fixes: bool,
+    pub select: Option<Vec<String>>,
+    pub ignore: Option<Vec<String>>,
+    pub min_severity: Severity,
+    pub config: Option<PathBuf>,
+}
+
+/// Files larger than this are not analysed (generated or vendored data, not code).
+pub const MAX_FILE_BYTES: u64 = 5 * 1024 * 1024;
+
+/// Directories never worth walking into, ignored or not.
+const SKIPPED_DIRS: &[&str] = &[
+    ".git",
+    ".hg",
+    ".svn",
+    ".venv",
+    "venv",
+    ".tox",
+    ".nox",
+    "node_modules",
+    "__pycache__",
+    "site-packages",
+    ".mypy_cache",
+    ".pytest_cache",
+    ".ruff_cache",
+];
+
+pub struct FileResult {
+    pub path: PathBuf,
+    /// The path as printed: relative to the current directory where possible.
+    pub display: String,
+    pub text: String,
+    pub diagnostics: Vec<Diagnostic>,
+    pub fixed: usize,
+}
+
+enum Outcome {
+    Checked(FileResult),
+    Skipped(String),
+    Failed(String),
+}
+
+pub fn check(args: CheckArgs) -> ExitCode {
+    let cwd = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."));
+    let overrides = Options {
+        select: args.select.clone(),
+        ignore: args.ignore.clone(),
+        ..Options::default()
+    };
+    if let Err(e) = overrides.validate(None) {
+        eprintln!("preflight: {}", e.message);
+        return ExitCode::from(2);
+    }
+    let fixed_config = match &args.config {
+        Some(path) => match Config::load(path) {
+            Ok(Some(config)) => Some(Arc::new(config)),
+            Ok(None) => {
+                eprintln!(
+                    "preflight: {} has no [tool.preflight] section",
+                    path.display()
+                );
+                return ExitCode::from(2);
+            }
+            Err(e) => {
+                eprintln!("preflight: {e}");
+                return ExitCode::from(2);
+            }
+        },
+        None => None,
+    };
+    let cache = ConfigCache::default();
+    let config_for = |path: &Path| -> Result<Config, ConfigError> {
+        let base = match &fixed_config {
+            Some(c) => Some(c.clone()),
+            None => cache.for_file(path)?,
+        };
+        let base = base
+            .map(|c| (*c).clone())
+            .unwrap_or_else(|| Config::new(cwd.clone(), None, Options::default()));
+        Ok(base.with_overrides(&overrides))
+    };
+
+    let mut errors = 0usize;
+    let paths = if args.paths.is_empty() {
+        vec![PathBuf::from(".")]
+    } else {
+        args.paths.clone()
+    };
+    let mut files: Vec<(PathBuf, bool)> = Vec::new();
+    for path in &paths {
+        if path.is_file() {
+            files.push((path.clone(), true));
+        } else if path.is_dir() {
+            let walker = ignore::WalkBuilder::new(path)
+                .hidden(false)
+                .filter_entry(|entry| {
+                    !(entry.file_type().is_some_and(|t| t.is_dir())
+                        && entry
+                            .file_name()
+                            .to_str()
+                            .is_some_and(|n| SKIPPED_DIRS.contains(&n)))
+                })
+                .build();
+            for entry in walker {
+                match entry {
+                    Ok(entry) if entry.file_type().is_some_and(|t| t.is_file()) => {
+                        if FileKind::from_path(entry.path()).is_some() {
+                            files.push((entry.into_path(), false));
+                        }
+                    }
+                    Ok(_) => {}
+                    Err(e) => eprintln!("preflight: note: {e}"),
+                }
+            }
+        } else {
+            eprintln!("preflight: {}: no such file or directory", path.display());
+            errors += 1;
+        }
+    }
+
+    let outcomes: Vec<Outcome> = files
+        .par_iter()
+        .map(|(path, explicit)| check_file(path, *explicit, &cwd, &config_for, &args))
+        .collect();
+
+    let mut results = Vec::new();
+    for outcome in outcomes {
+        match outcome {
+            Outcome::Checked(r) => results.push(r),
+            Outcome::Skipped(note) => eprintln!("preflight: note: {note}"),
+            Outcome::Failed(message) => {
+                eprintln!("preflight: {message}");
+                errors += 1;
+            }
+        }
+    }
+    results.sort_by(|a, b| a.display.cmp(&b.display));
+    for r in &mut results {
+        r.diagnostics.retain(|d| d.severity >= args.min_severity);
+    }
+    let stdout = std::io::stdout();
+    let mut out = stdout.lock();
+    let written = match args.format {
+        OutputFormat::Text => output::text(&mut out, &results, args.fix),
+        OutputFormat::Json => output::json(&mut out, &results),
+        OutputFormat::Sarif => output::sarif(&mut out, &results),
+        OutputFormat::Github => output::github(&mut out, &results),
+    };
+    if let Err(e) = written {
+        if e.kind() != std::io::ErrorKind::BrokenPipe {
+            eprintln!("preflight: cannot write output: {e}");
+            return ExitCode::from(2);
+        }
+    }
+    if errors > 0 {
+        ExitCode::from(2)
+    } else if results.iter().any(|r| !r.diagnostics.is_empty()) {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    }
+}
+
+fn display_path(path: &Path, cwd: &Path) -> String {
+    let relative = if path.is_absolute() {
+        path.strip_prefix(cwd).unwrap_or(path)
+    } else {
+        path
+    };
+    let relative = relative.strip_prefix(".").unwrap_or(relative);
+    let shown = relative.to_string_lossy().replace('\\', "/");
+    if shown.is_empty() {
+        ".".to_string()
+    } else {
+        shown
+    }
+}
+
+fn check_file(
+    path: &Path,
+    explicit: bool,
+    cwd: &Path,
+    config_for: &(dyn Fn(&Path) -> Result<Config, ConfigError> + Sync),
+    args: &CheckArgs,
+) -> Outcome {
+    let display = display_path(path, cwd);
+    let Some(kind) = FileKind::from_path(path) else {
+        return Outcome::Skipped(format!("{display}: skipped, not a Python or env file"));
+    };
+    let config = match config_for(path) {
+        Ok(c) => c,
+        Err(e) => return Outcome::Failed(e.to_string()),
+    };
+    if !explicit && config.is_excluded(path) {
+        return Outcome::Skipped(format!("{display}: excluded by configuration"));
+    }
+    let size = std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
+    if size > MAX_FILE_BYTES {
+        return Outcome::Skipped(format!(
+            "{display}: skipped, {size} bytes is over the {MAX_FILE_BYTES}-byte limit"
+        ));
+    }
+    let bytes = match std::fs::read(path) {
+        Ok(b) => b,
+        Err(e) => return Outcome::Failed(format!("{display}: cannot read: {e}")),
+    };
+    if bytes.iter().take(8192).any(|b| *b == 0) {
+        return Outcome::Skipped(format!("{display}: skipped, binary file"));
+    }
+    let text = match String::from_utf8(bytes) {
+        Ok(t) => t,
+        Err(e) => {
+            return Outcome::Skipped(format!(
+                "{display}: skipped, not valid UTF-8 (byte {})",
+                e.utf8_error().valid_up_to()
+            ))
+        }
+    };
+    let filter = config.filter_for(path);
+    let mut text = text;
+    let mut fixed = 0;
+    if args.fix {
+        let allow_unsafe = !args.no_unsafe_fixes;
+        let (new_text, count) = fix_all(path, kind, &text, &filter, &|d| {
+            config.fix_all_applies(d)
+                && (allow_unsafe
+                    || d.fix
+                        .as_ref()
+                        .is_some_and(|f| f.applicability == Applicability::Safe))
+        });
+        if count > 0 {
+            if let Err(e) = std::fs::write(path, &new_text) {
+                return Outcome::Failed(format!("{display}: cannot write fixes: {e}"));
+            }
+            text = new_text;
+            fixed = count;
+        }
+    }
+    let analysis = analyse(
+        &Input {
+            path,
+            text: &text,
+            kind,
+            tree: None,
+        },
+        &filter,
+    );
+    for note in analysis.notes {
+        eprintln!("preflight: {note}");
+    }
+    Outcome::Checked(FileResult {
+        path: path.to_path_buf(),
+        display,
+        text,
+        diagnostics: analysis.diagnostics,
+        fixed,
+    })
+}
+
+pub enum RulesFormat {
+    Text,
+    Json,
+    Markdown,
+}
+
+pub fn rules(format: RulesFormat) -> ExitCode {
+    match format {
+        RulesFormat::Text => {
+            for m in registry::all() {
+                println!(
+                    "{:<8} {:<8} {:<36} {}",
+                    m.id,
+                    m.severity.as_str(),
+                    m.name,
+                    m.summary
+                );
+            }
+        }
+        RulesFormat::Json => {
+            let list: Vec<serde_json::Value> = registry::all()
+                .iter()
+                .map(|m| {
+                    serde_json::json!({
+                        "id": m.id, "name": m.name, "category": m.category, "severity": m.severity,
+                        "summary": m.summary, "fix": format!("{:?}", m.fix).to_lowercase(), "fix_on_save": m.fix_on_save,
+                    })
+                })
+                .collect();
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&list).unwrap_or_default()
+            );
+        }
+        RulesFormat::Markdown => print!("{}", rules_markdown_table()),
+    }
+    ExitCode::SUCCESS
+}
+
+/// The rule table the README carries (a test keeps them equal).
+pub fn rules_markdown_table() -> String {
+    let mut out =
+        String::from("| Rule | Name | Severity | Fix | Summary |\n|---|---|---|---|---|\n");
+    for m in registry::all() {
+        let fix = match m.fix {
+            registry::FixAvailability::None => "—",
+            registry::FixAvailability::Safe => "safe",
+            registry::FixAvailability::Unsafe if m.fix_on_save => "on save",
+            registry::FixAvailability::Unsafe => "quick fix",
+        };
+        out.push_str(&format!(
+            "| {} | `{}` | {} | {} | {} |\n",
+            m.id,
+            m.name,
+            m.severity.as_str(),
+            fix,
+            m.summary
+        ));
+    }
+    out
+}
+
+pub fn explain(rule: &str) -> ExitCode {
+    match registry::lookup(rule) {
+        Some(meta) => {
+            print!("{}", registry::explain(meta));
+            ExitCode::SUCCESS
+        }
+        None => {
+            eprintln!("preflight: no rule `{rule}` (see `preflight rules`)");
+            ExitCode::from(2)
+        }
+    }
+}

@@ -1,0 +1,320 @@
+//! The language server: `preflight server` over stdio.
+//!
+//! Ordering: tower-lsp-server runs handlers concurrently, so every document mutation happens
+//! synchronously under one lock, before the handler's first `.await` (there is none in the
+//! notification handlers): edits apply in arrival order. Analysis runs on the blocking pool on a
+//! snapshot stamped with a generation; one analysis per document is in flight at a time, newer
+//! edits mark it pending, and a result for an outdated generation is dropped. Diagnostics go out
+//! through one publisher task, in order, with the document version they were computed for.
+
+mod convert;
+mod state;
+
+use std::process::ExitCode;
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use serde_json::Value;
+use tokio::sync::mpsc;
+use tower_lsp_server::jsonrpc::Result;
+use tower_lsp_server::ls_types::*;
+use tower_lsp_server::{Client, LanguageServer, LspService, Server};
+
+use crate::config::Options;
+use crate::text::PositionEncoding;
+use state::{AnalysisJob, State};
+
+pub const FIX_ALL_KIND: &str = "source.fixAll.preflight";
+
+pub fn run() -> ExitCode {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("preflight: cannot start the async runtime: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    runtime.block_on(async {
+        let (service, socket) = LspService::new(Backend::new);
+        Server::new(tokio::io::stdin(), tokio::io::stdout(), socket)
+            .serve(service)
+            .await;
+    });
+    // Blocking analysis threads may still be finishing; do not wait for them.
+    runtime.shutdown_background();
+    ExitCode::SUCCESS
+}
+
+/// What the publisher task sends to the client, in order.
+pub enum Outgoing {
+    Diagnostics {
+        uri: Uri,
+        diagnostics: Vec<Diagnostic>,
+        version: Option<i32>,
+    },
+    Message {
+        typ: MessageType,
+        text: String,
+    },
+}
+
+pub struct Backend {
+    client: Client,
+    state: Arc<Mutex<State>>,
+    outgoing: mpsc::UnboundedSender<Outgoing>,
+}
+
+fn lock(state: &Mutex<State>) -> MutexGuard<'_, State> {
+    // A panic while holding the lock must not take the server down with it.
+    state
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+impl Backend {
+    pub fn new(client: Client) -> Backend {
+        let (tx, mut rx) = mpsc::unbounded_channel::<Outgoing>();
+        let publisher = client.clone();
+        tokio::spawn(async move {
+            while let Some(message) = rx.recv().await {
+                match message {
+                    Outgoing::Diagnostics {
+                        uri,
+                        diagnostics,
+                        version,
+                    } => {
+                        publisher
+                            .publish_diagnostics(uri, diagnostics, version)
+                            .await
+                    }
+                    Outgoing::Message { typ, text } => publisher.show_message(typ, text).await,
+                }
+            }
+        });
+        Backend {
+            client,
+            state: Arc::new(Mutex::new(State::new(tx.clone()))),
+            outgoing: tx,
+        }
+    }
+
+    /// Runs the analysis jobs on the blocking pool; each completion may schedule the next one.
+    fn spawn_jobs(&self, jobs: Vec<AnalysisJob>) {
+        spawn_jobs(self.state.clone(), jobs);
+    }
+
+    /// Runs `f` on the state, containing any panic (logged and reported once) so a bug in one
+    /// request cannot stop the server.
+    fn with_state<R>(&self, what: &str, f: impl FnOnce(&mut State) -> R) -> Option<R> {
+        let mut state = lock(&self.state);
+        match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| f(&mut state))) {
+            Ok(r) => Some(r),
+            Err(_) => {
+                let text = format!(
+                    "preflight: internal error while handling {what}; the server keeps running"
+                );
+                eprintln!("{text}");
+                let _ = self.outgoing.send(Outgoing::Message {
+                    typ: MessageType::ERROR,
+                    text,
+                });
+                None
+            }
+        }
+    }
+}
+
+fn spawn_jobs(state: Arc<Mutex<State>>, jobs: Vec<AnalysisJob>) {
+    for job in jobs {
+        let state = state.clone();
+        tokio::task::spawn_blocking(move || {
+            let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| job.run()));
+            let next = {
+                let mut guard = lock(&state);
+                match result {
+                    Ok(done) => guard.finish(done),
+                    Err(_) => {
+                        eprintln!("preflight: analysis failed unexpectedly; diagnostics for this document may be stale");
+                        Vec::new()
+                    }
+                }
+            };
+            spawn_jobs(state, next);
+        });
+    }
+}
+
+impl LanguageServer for Backend {
+    async fn initialize(&self, params: InitializeParams) -> Result<InitializeResult> {
+        let offered = params
+            .capabilities
+            .general
+            .as_ref()
+            .and_then(|g| g.position_encodings.clone())
+            .unwrap_or_default();
+        let encoding = if offered.contains(&PositionEncodingKind::UTF8) {
+            PositionEncoding::Utf8
+        } else {
+            PositionEncoding::Utf16
+        };
+        let options = params
+            .initialization_options
+            .as_ref()
+            .map(Options::from_json);
+        let root = params
+            .workspace_folders
+            .as_ref()
+            .and_then(|f| f.first())
+            .and_then(|f| f.uri.to_file_path().map(|p| p.into_owned()));
+        let watch_support = params
+            .capabilities
+            .workspace
+            .as_ref()
+            .and_then(|w| w.did_change_watched_files.as_ref())
+            .and_then(|d| d.dynamic_registration)
+            .unwrap_or(false);
+        self.with_state("initialize", |state| {
+            state.encoding = encoding;
+            state.root = root;
+            state.watch_registration = watch_support;
+            match options {
+                Some(Ok(options)) => state.editor_options = options,
+                Some(Err(e)) => state.report_once(
+                    MessageType::WARNING,
+                    format!("preflight: editor settings ignored: {e}"),
+                ),
+                None => {}
+            }
+        });
+        Ok(InitializeResult {
+            offset_encoding: None,
+            server_info: Some(ServerInfo {
+                name: "preflight".to_string(),
+                version: Some(env!("CARGO_PKG_VERSION").to_string()),
+            }),
+            capabilities: ServerCapabilities {
+                position_encoding: Some(match encoding {
+                    PositionEncoding::Utf8 => PositionEncodingKind::UTF8,
+                    _ => PositionEncodingKind::UTF16,
+                }),
+                text_document_sync: Some(TextDocumentSyncCapability::Options(
+                    TextDocumentSyncOptions {
+                        open_close: Some(true),
+                        change: Some(TextDocumentSyncKind::INCREMENTAL),
+                        save: Some(TextDocumentSyncSaveOptions::Supported(true)),
+                        ..Default::default()
+                    },
+                )),
+                code_action_provider: Some(CodeActionProviderCapability::Options(
+                    CodeActionOptions {
+                        code_action_kinds: Some(vec![
+                            CodeActionKind::QUICKFIX,
+                            CodeActionKind::SOURCE_FIX_ALL,
+                            CodeActionKind::new(FIX_ALL_KIND),
+                        ]),
+                        resolve_provider: Some(false),
+                        work_done_progress_options: Default::default(),
+                    },
+                )),
+                hover_provider: Some(HoverProviderCapability::Simple(true)),
+                ..Default::default()
+            },
+        })
+    }
+
+    async fn initialized(&self, _: InitializedParams) {
+        let register = self
+            .with_state("initialized", |state| state.watch_registration)
+            .unwrap_or(false);
+        if register {
+            // Config reloads: watch the files configuration lives in. The client's answer is
+            // awaited in a task of its own, with a timeout, so a silent client cannot wedge us.
+            let client = self.client.clone();
+            tokio::spawn(async move {
+                let watchers = ["**/preflight.toml", "**/pyproject.toml"]
+                    .iter()
+                    .map(|g| FileSystemWatcher {
+                        glob_pattern: GlobPattern::String(g.to_string()),
+                        kind: None,
+                    })
+                    .collect();
+                let registration = Registration {
+                    id: "preflight-config-watch".to_string(),
+                    method: "workspace/didChangeWatchedFiles".to_string(),
+                    register_options: serde_json::to_value(
+                        DidChangeWatchedFilesRegistrationOptions { watchers },
+                    )
+                    .ok(),
+                };
+                let outcome = tokio::time::timeout(
+                    std::time::Duration::from_secs(10),
+                    client.register_capability(vec![registration]),
+                )
+                .await;
+                if !matches!(outcome, Ok(Ok(()))) {
+                    eprintln!("preflight: the client did not accept file watching; configuration reloads on save only");
+                }
+            });
+        }
+    }
+
+    async fn shutdown(&self) -> Result<()> {
+        Ok(())
+    }
+
+    async fn did_open(&self, params: DidOpenTextDocumentParams) {
+        let doc = params.text_document;
+        if let Some(jobs) = self.with_state("didOpen", |s| {
+            s.open(doc.uri, &doc.language_id, doc.text, doc.version)
+        }) {
+            self.spawn_jobs(jobs);
+        }
+    }
+
+    async fn did_change(&self, params: DidChangeTextDocumentParams) {
+        if let Some(jobs) = self.with_state("didChange", |s| s.change(params)) {
+            self.spawn_jobs(jobs);
+        }
+    }
+
+    async fn did_save(&self, params: DidSaveTextDocumentParams) {
+        if let Some(jobs) = self.with_state("didSave", |s| s.saved(&params.text_document.uri)) {
+            self.spawn_jobs(jobs);
+        }
+    }
+
+    async fn did_close(&self, params: DidCloseTextDocumentParams) {
+        self.with_state("didClose", |s| s.close(&params.text_document.uri));
+    }
+
+    async fn did_change_configuration(&self, params: DidChangeConfigurationParams) {
+        if let Some(jobs) = self.with_state("didChangeConfiguration", |s| {
+            s.editor_settings_changed(&params.settings)
+        }) {
+            self.spawn_jobs(jobs);
+        }
+    }
+
+    async fn did_change_watched_files(&self, _: DidChangeWatchedFilesParams) {
+        if let Some(jobs) = self.with_state("didChangeWatchedFiles", |s| s.config_files_changed()) {
+            self.spawn_jobs(jobs);
+        }
+    }
+
+    async fn code_action(&self, params: CodeActionParams) -> Result<Option<CodeActionResponse>> {
+        Ok(self
+            .with_state("codeAction", |s| s.code_actions(&params))
+            .flatten())
+    }
+
+    async fn hover(&self, params: HoverParams) -> Result<Option<Hover>> {
+        Ok(self.with_state("hover", |s| s.hover(&params)).flatten())
+    }
+
+    async fn execute_command(&self, _: ExecuteCommandParams) -> Result<Option<Value>> {
+        Ok(None)
+    }
+}

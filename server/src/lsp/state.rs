@@ -1,0 +1,570 @@
+//! The server's single owner of document state. Every method runs synchronously under the
+//! server's lock; analysis itself runs elsewhere, on snapshots (`AnalysisJob`).
+
+use std::collections::{HashMap, HashSet};
+use std::ops::Range;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use ropey::Rope;
+use tokio::sync::mpsc::UnboundedSender;
+use tower_lsp_server::ls_types::*;
+use tree_sitter::Tree;
+
+use super::convert::{minimal_edit, to_byte, to_lsp_diagnostic, to_range};
+use super::{Outgoing, FIX_ALL_KIND};
+use crate::analysis::context::{File, PythonFile};
+use crate::analysis::fix::{fix_all, fix_is_valid};
+use crate::analysis::registry;
+use crate::analysis::suppression::suppression_edit;
+use crate::analysis::{self, Applicability, Diagnostic as Finding, Input};
+use crate::cli::MAX_FILE_BYTES;
+use crate::config::{Config, ConfigCache, Options};
+use crate::syntax::{dotenv, FileKind};
+use crate::text::document::{Change, Document};
+use crate::text::PositionEncoding;
+
+struct Doc {
+    document: Document,
+    path: PathBuf,
+    on_disk: bool,
+    generation: u64,
+    running: bool,
+    pending: bool,
+    latest: Option<Latest>,
+}
+
+/// The analysis of one generation of a document.
+struct Latest {
+    generation: u64,
+    text: Arc<String>,
+    rope: Rope,
+    findings: Vec<Finding>,
+}
+
+pub struct State {
+    pub encoding: PositionEncoding,
+    pub root: Option<PathBuf>,
+    pub watch_registration: bool,
+    pub editor_options: Options,
+    configs: ConfigCache,
+    docs: HashMap<Uri, Doc>,
+    outgoing: UnboundedSender<Outgoing>,
+    reported: HashSet<String>,
+}
+
+/// A snapshot to analyse off the request path.
+pub struct AnalysisJob {
+    uri: Uri,
+    generation: u64,
+    version: i32,
+    path: PathBuf,
+    kind: FileKind,
+    rope: Rope,
+    tree: Option<Tree>,
+    document: Document,
+    config: Config,
+    encoding: PositionEncoding,
+}
+
+pub struct Done {
+    uri: Uri,
+    generation: u64,
+    version: i32,
+    tree: Option<Tree>,
+    text: Arc<String>,
+    rope: Rope,
+    findings: Vec<Finding>,
+    published: Vec<tower_lsp_server::ls_types::Diagnostic>,
+    notes: Vec<String>,
+}
+
+impl AnalysisJob {
+    pub fn run(self) -> Done {
+        let text = self.rope.to_string();
+        let tree = self.document.parse(&text).or(self.tree);
+        let filter = self.config.filter_for(&self.path);
+        let analysis = analysis::analyse(
+            &Input {
+                path: &self.path,
+                text: &text,
+                kind: self.kind,
+                tree: tree.as_ref(),
+            },
+            &filter,
+        );
+        let published = analysis
+            .diagnostics
+            .iter()
+            .map(|d| to_lsp_diagnostic(d, &self.rope, self.encoding))
+            .collect();
+        Done {
+            uri: self.uri,
+            generation: self.generation,
+            version: self.version,
+            tree,
+            text: Arc::new(text),
+            rope: self.rope,
+            findings: analysis.diagnostics,
+            published,
+            notes: analysis.notes,
+        }
+    }
+}
+
+fn file_path(uri: &Uri) -> (PathBuf, bool) {
+    if uri.scheme().as_str() == "file" {
+        if let Some(path) = uri.to_file_path() {
+            return (path.into_owned(), true);
+        }
+    }
+    // untitled:Untitled-1 and other schemes: the last path segment still tells the file's role.
+    (
+        PathBuf::from(uri.path().as_str().rsplit('/').next().unwrap_or("untitled")),
+        false,
+    )
+}
+
+/// Does an action of kind `kind` answer a request for `requested` (`source.fixAll` covers
+/// `source.fixAll.preflight`)?
+fn kind_matches(kind: &str, requested: &str) -> bool {
+    kind == requested
+        || kind
+            .strip_prefix(requested)
+            .is_some_and(|rest| rest.starts_with('.'))
+}
+
+impl State {
+    pub fn new(outgoing: UnboundedSender<Outgoing>) -> State {
+        State {
+            encoding: PositionEncoding::Utf16,
+            root: None,
+            watch_registration: false,
+            editor_options: Options::default(),
+            configs: ConfigCache::default(),
+            docs: HashMap::new(),
+            outgoing,
+            reported: HashSet::new(),
+        }
+    }
+
+    /// Tells the user once per distinct problem (a broken config is not repeated per keystroke).
+    pub fn report_once(&mut self, typ: MessageType, text: String) {
+        eprintln!("{text}");
+        if self.reported.insert(text.clone()) {
+            let _ = self.outgoing.send(Outgoing::Message { typ, text });
+        }
+    }
+
+    fn config_for(&mut self, path: &Path, on_disk: bool) -> Config {
+        let anchor = if on_disk {
+            Some(path.to_path_buf())
+        } else {
+            self.root.as_ref().map(|r| r.join("untitled"))
+        };
+        let found = match anchor {
+            Some(anchor) => self.configs.for_file(&anchor),
+            None => Ok(None),
+        };
+        let base = match found {
+            Ok(Some(config)) => (*config).clone(),
+            Ok(None) => Config::new(
+                self.root.clone().unwrap_or_default(),
+                None,
+                Options::default(),
+            ),
+            Err(e) => {
+                self.report_once(
+                    MessageType::WARNING,
+                    format!("preflight: {e}; using the default configuration"),
+                );
+                Config::new(
+                    self.root.clone().unwrap_or_default(),
+                    None,
+                    Options::default(),
+                )
+            }
+        };
+        base.with_overrides(&self.editor_options)
+    }
+
+    fn job_for(&mut self, uri: &Uri) -> Option<AnalysisJob> {
+        let (path, on_disk) = {
+            let doc = self.docs.get(uri)?;
+            (doc.path.clone(), doc.on_disk)
+        };
+        let config = self.config_for(&path, on_disk);
+        let encoding = self.encoding;
+        let doc = self.docs.get(uri)?;
+        Some(AnalysisJob {
+            uri: uri.clone(),
+            generation: doc.generation,
+            version: doc.document.version,
+            path,
+            kind: doc.document.kind,
+            rope: doc.document.rope.clone(),
+            tree: doc.document.tree.clone(),
+            document: doc.document.clone(),
+            config,
+            encoding,
+        })
+    }
+
+    /// Starts an analysis of the document's current generation, or marks one pending when an
+    /// analysis is already running for it.
+    fn schedule(&mut self, uri: &Uri) -> Vec<AnalysisJob> {
+        let too_large = {
+            let Some(doc) = self.docs.get_mut(uri) else {
+                return Vec::new();
+            };
+            if doc.running {
+                doc.pending = true;
+                return Vec::new();
+            }
+            doc.document.rope.len_bytes() as u64 > MAX_FILE_BYTES
+        };
+        if too_large {
+            let name = uri.as_str().to_string();
+            self.report_once(
+                MessageType::WARNING,
+                format!("preflight: {name} is larger than {MAX_FILE_BYTES} bytes; not analysed"),
+            );
+            let _ = self.outgoing.send(Outgoing::Diagnostics {
+                uri: uri.clone(),
+                diagnostics: Vec::new(),
+                version: None,
+            });
+            return Vec::new();
+        }
+        match self.job_for(uri) {
+            Some(job) => {
+                if let Some(doc) = self.docs.get_mut(uri) {
+                    doc.running = true;
+                }
+                vec![job]
+            }
+            None => Vec::new(),
+        }
+    }
+
+    pub fn open(
+        &mut self,
+        uri: Uri,
+        language_id: &str,
+        text: String,
+        version: i32,
+    ) -> Vec<AnalysisJob> {
+        let (path, on_disk) = file_path(&uri);
+        let Some(kind) = FileKind::from_path_or_language(Some(&path), language_id) else {
+            return Vec::new();
+        };
+        let previous_generation = self.docs.get(&uri).map(|d| d.generation).unwrap_or(0);
+        self.docs.insert(
+            uri.clone(),
+            Doc {
+                document: Document::new_unparsed(&text, kind, version),
+                path,
+                on_disk,
+                generation: previous_generation + 1,
+                running: false,
+                pending: false,
+                latest: None,
+            },
+        );
+        self.schedule(&uri)
+    }
+
+    pub fn change(&mut self, params: DidChangeTextDocumentParams) -> Vec<AnalysisJob> {
+        let encoding = self.encoding;
+        let uri = params.text_document.uri;
+        let Some(doc) = self.docs.get_mut(&uri) else {
+            eprintln!(
+                "preflight: change for a document that is not open: {}",
+                uri.as_str()
+            );
+            return Vec::new();
+        };
+        if params.text_document.version <= doc.document.version {
+            eprintln!(
+                "preflight: version {} of {} does not follow {}; applying it anyway",
+                params.text_document.version,
+                uri.as_str(),
+                doc.document.version
+            );
+        }
+        for change in &params.content_changes {
+            let range = change.range.map(|r| {
+                (
+                    super::convert::to_line_position(r.start),
+                    super::convert::to_line_position(r.end),
+                )
+            });
+            doc.document.apply(
+                &Change {
+                    range,
+                    text: &change.text,
+                },
+                encoding,
+            );
+        }
+        doc.document.version = params.text_document.version;
+        doc.generation += 1;
+        self.schedule(&uri)
+    }
+
+    pub fn finish(&mut self, done: Done) -> Vec<AnalysisJob> {
+        for note in &done.notes {
+            self.report_once(MessageType::ERROR, format!("preflight: {note}"));
+        }
+        let Some(doc) = self.docs.get_mut(&done.uri) else {
+            return Vec::new();
+        };
+        doc.running = false;
+        if done.generation == doc.generation {
+            if done.tree.is_some() {
+                doc.document.tree = done.tree;
+            }
+            let _ = self.outgoing.send(Outgoing::Diagnostics {
+                uri: done.uri.clone(),
+                diagnostics: done.published,
+                version: Some(done.version),
+            });
+            doc.latest = Some(Latest {
+                generation: done.generation,
+                text: done.text,
+                rope: done.rope,
+                findings: done.findings,
+            });
+        }
+        if doc.pending {
+            doc.pending = false;
+            return self.schedule(&done.uri);
+        }
+        Vec::new()
+    }
+
+    pub fn close(&mut self, uri: &Uri) {
+        if self.docs.remove(uri).is_some() {
+            let _ = self.outgoing.send(Outgoing::Diagnostics {
+                uri: uri.clone(),
+                diagnostics: Vec::new(),
+                version: None,
+            });
+        }
+    }
+
+    pub fn saved(&mut self, uri: &Uri) -> Vec<AnalysisJob> {
+        let (path, _) = file_path(uri);
+        match path.file_name().and_then(|n| n.to_str()) {
+            Some("preflight.toml" | "pyproject.toml") => self.config_files_changed(),
+            _ => Vec::new(),
+        }
+    }
+
+    fn reanalyse_all(&mut self) -> Vec<AnalysisJob> {
+        let uris: Vec<Uri> = self.docs.keys().cloned().collect();
+        let mut jobs = Vec::new();
+        for uri in uris {
+            if let Some(doc) = self.docs.get_mut(&uri) {
+                doc.generation += 1;
+            }
+            jobs.extend(self.schedule(&uri));
+        }
+        jobs
+    }
+
+    pub fn config_files_changed(&mut self) -> Vec<AnalysisJob> {
+        self.configs.clear();
+        // A fixed config should be able to report a new problem later.
+        self.reported.retain(|m| !m.contains("configuration"));
+        self.reanalyse_all()
+    }
+
+    pub fn editor_settings_changed(&mut self, settings: &serde_json::Value) -> Vec<AnalysisJob> {
+        match Options::from_json(settings) {
+            Ok(options) => {
+                self.editor_options = options;
+                self.reanalyse_all()
+            }
+            Err(e) => {
+                self.report_once(
+                    MessageType::WARNING,
+                    format!("preflight: editor settings ignored: {e}"),
+                );
+                Vec::new()
+            }
+        }
+    }
+
+    /// The analysis of the document's current text: the published one, or computed now when
+    /// edits arrived after it.
+    fn current(&mut self, uri: &Uri) -> Option<(&Latest, Config, PathBuf, FileKind)> {
+        let doc = self.docs.get(uri)?;
+        let fresh = doc
+            .latest
+            .as_ref()
+            .is_some_and(|l| l.generation == doc.generation);
+        if !fresh {
+            let job = self.job_for(uri)?;
+            let done = job.run();
+            let doc = self.docs.get_mut(uri)?;
+            if let Some(tree) = done.tree {
+                doc.document.tree = Some(tree);
+            }
+            doc.latest = Some(Latest {
+                generation: done.generation,
+                text: done.text,
+                rope: done.rope,
+                findings: done.findings,
+            });
+        }
+        let (path, on_disk) = {
+            let doc = self.docs.get(uri)?;
+            (doc.path.clone(), doc.on_disk)
+        };
+        let config = self.config_for(&path, on_disk);
+        let doc = self.docs.get(uri)?;
+        Some((doc.latest.as_ref()?, config, path, doc.document.kind))
+    }
+
+    pub fn code_actions(&mut self, params: &CodeActionParams) -> Option<CodeActionResponse> {
+        let encoding = self.encoding;
+        let uri = params.text_document.uri.clone();
+        let (latest, config, path, kind) = self.current(&uri)?;
+        let only = params.context.only.as_ref();
+        let wants = |kind: &str| {
+            only.is_none_or(|requested| requested.iter().any(|r| kind_matches(kind, r.as_str())))
+        };
+        let start = to_byte(&latest.rope, params.range.start, encoding);
+        let end = to_byte(&latest.rope, params.range.end, encoding).max(start);
+        let text = latest.text.as_str();
+        let filter = config.filter_for(&path);
+        let edit_for = |edits: Vec<(Range<usize>, String)>| -> WorkspaceEdit {
+            let text_edits = edits
+                .into_iter()
+                .map(|(r, new_text)| TextEdit {
+                    range: to_range(&latest.rope, &r, encoding),
+                    new_text,
+                })
+                .collect();
+            WorkspaceEdit {
+                changes: Some(HashMap::from([(uri.clone(), text_edits)])),
+                ..Default::default()
+            }
+        };
+        let mut actions = Vec::new();
+        if wants(CodeActionKind::QUICKFIX.as_str()) {
+            let parsed;
+            let python_file;
+            let dotenv_file;
+            let file = match kind {
+                FileKind::Python => {
+                    parsed = crate::syntax::python::parse(text, None);
+                    python_file = PythonFile::new(&parsed, text);
+                    File::python(&path, text, &python_file)
+                }
+                FileKind::DotEnv => {
+                    dotenv_file = dotenv::parse(text);
+                    File::dotenv(&path, text, &dotenv_file)
+                }
+            };
+            for finding in latest
+                .findings
+                .iter()
+                .filter(|d| d.range.start <= end && start <= d.range.end)
+            {
+                let lsp_diagnostic = to_lsp_diagnostic(finding, &latest.rope, encoding);
+                if let Some(fix) = &finding.fix {
+                    if fix_is_valid(&path, kind, text, finding, &filter) {
+                        let preferred = fix.applicability == Applicability::Safe
+                            || registry::meta(finding.rule).is_some_and(|m| m.fix_on_save);
+                        actions.push(CodeActionOrCommand::CodeAction(CodeAction {
+                            title: format!("Preflight ({}): {}", finding.rule, fix.title),
+                            kind: Some(CodeActionKind::QUICKFIX),
+                            diagnostics: Some(vec![lsp_diagnostic.clone()]),
+                            edit: Some(edit_for(
+                                fix.edits
+                                    .iter()
+                                    .map(|e| (e.range.clone(), e.content.clone()))
+                                    .collect(),
+                            )),
+                            is_preferred: Some(preferred),
+                            ..Default::default()
+                        }));
+                    }
+                }
+                let suppress = suppression_edit(&file, finding.range.start, finding.rule);
+                actions.push(CodeActionOrCommand::CodeAction(CodeAction {
+                    title: format!("Preflight ({}): ignore on this line", finding.rule),
+                    kind: Some(CodeActionKind::QUICKFIX),
+                    diagnostics: Some(vec![lsp_diagnostic]),
+                    edit: Some(edit_for(vec![(suppress.range, suppress.content)])),
+                    is_preferred: Some(false),
+                    ..Default::default()
+                }));
+            }
+        }
+        if wants(FIX_ALL_KIND)
+            && config.fix_on_save()
+            && latest.findings.iter().any(|d| config.fix_all_applies(d))
+        {
+            let (fixed, count) =
+                fix_all(&path, kind, text, &filter, &|d| config.fix_all_applies(d));
+            if count > 0 {
+                let (range, new_text) = minimal_edit(text, &fixed);
+                actions.push(CodeActionOrCommand::CodeAction(CodeAction {
+                    title: format!(
+                        "Preflight: fix all ({count} fixable problem{})",
+                        if count == 1 { "" } else { "s" }
+                    ),
+                    kind: Some(CodeActionKind::new(FIX_ALL_KIND)),
+                    edit: Some(edit_for(vec![(range, new_text)])),
+                    ..Default::default()
+                }));
+            }
+        }
+        Some(actions)
+    }
+
+    pub fn hover(&mut self, params: &HoverParams) -> Option<Hover> {
+        let encoding = self.encoding;
+        let uri = params
+            .text_document_position_params
+            .text_document
+            .uri
+            .clone();
+        let (latest, _, _, _) = self.current(&uri)?;
+        let at = to_byte(
+            &latest.rope,
+            params.text_document_position_params.position,
+            encoding,
+        );
+        let under: Vec<&Finding> = latest
+            .findings
+            .iter()
+            .filter(|d| d.range.start <= at && at <= d.range.end)
+            .collect();
+        let first = under.first()?;
+        let mut seen = HashSet::new();
+        let mut sections = Vec::new();
+        for finding in &under {
+            if !seen.insert(finding.rule) {
+                continue;
+            }
+            let docs = registry::meta(finding.rule)
+                .map(registry::explain)
+                .unwrap_or_default();
+            sections.push(format!(
+                "**{}**: {}\n\n{}",
+                finding.rule, finding.message, docs
+            ));
+        }
+        Some(Hover {
+            contents: HoverContents::Markup(MarkupContent {
+                kind: MarkupKind::Markdown,
+                value: sections.join("\n\n---\n\n"),
+            }),
+            range: Some(to_range(&latest.rope, &first.range, encoding)),
+        })
+    }
+}

@@ -1,0 +1,276 @@
+//! Python parsing with tree-sitter-python, and the small amount of literal evaluation rules need.
+
+use std::cell::RefCell;
+use tree_sitter::{Node, Parser, Tree};
+
+thread_local! {
+    static PARSER: RefCell<Parser> = RefCell::new(new_parser());
+}
+
+pub fn new_parser() -> Parser {
+    let mut parser = Parser::new();
+    parser
+        .set_language(&tree_sitter_python::LANGUAGE.into())
+        .expect("tree-sitter-python is ABI-compatible with the tree-sitter crate");
+    parser
+}
+
+/// Parses `text`, reusing `old` (already `edit`ed) for an incremental reparse.
+pub fn parse(text: &str, old: Option<&Tree>) -> Tree {
+    PARSER.with(|p| {
+        p.borrow_mut()
+            .parse(text, old)
+            .expect("parsing without a timeout or cancellation flag always yields a tree")
+    })
+}
+
+/// Number of syntax errors (ERROR and MISSING nodes): a fix must not increase it.
+pub fn error_count(tree: &Tree) -> usize {
+    if !tree.root_node().has_error() {
+        return 0;
+    }
+    let mut count = 0;
+    let mut cursor = tree.walk();
+    let mut descend = true;
+    loop {
+        let node = cursor.node();
+        if descend {
+            if node.is_error() || node.is_missing() {
+                count += 1;
+            }
+            if node.has_error() && cursor.goto_first_child() {
+                continue;
+            }
+        }
+        if cursor.goto_next_sibling() {
+            descend = true;
+            continue;
+        }
+        if !cursor.goto_parent() {
+            break;
+        }
+        descend = false;
+    }
+    count
+}
+
+pub fn text<'a>(node: Node, source: &'a str) -> &'a str {
+    &source[node.byte_range()]
+}
+
+/// A constant a rule can reason about.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Literal {
+    Str(String),
+    Bool(bool),
+    Int(i64),
+    Float(f64),
+    None,
+    /// A list or tuple of constants.
+    Seq(Vec<Literal>),
+}
+
+impl Literal {
+    pub fn as_str(&self) -> Option<&str> {
+        match self {
+            Literal::Str(s) => Some(s),
+            _ => None,
+        }
+    }
+
+    /// Python truthiness.
+    pub fn is_truthy(&self) -> bool {
+        match self {
+            Literal::Str(s) => !s.is_empty(),
+            Literal::Bool(b) => *b,
+            Literal::Int(i) => *i != 0,
+            Literal::Float(f) => *f != 0.0,
+            Literal::None => false,
+            Literal::Seq(items) => !items.is_empty(),
+        }
+    }
+
+    /// All strings inside (the value itself, or the items of a sequence).
+    pub fn strings(&self) -> Vec<&str> {
+        match self {
+            Literal::Str(s) => vec![s.as_str()],
+            Literal::Seq(items) => items.iter().filter_map(Literal::as_str).collect(),
+            _ => Vec::new(),
+        }
+    }
+}
+
+/// Evaluates a literal expression: strings (implicit concatenation included, no f-string
+/// interpolation), numbers, booleans, None, and lists/tuples of those.
+pub fn literal(node: Node, source: &str) -> Option<Literal> {
+    match node.kind() {
+        "string" => string_value(node, source).map(Literal::Str),
+        "concatenated_string" => {
+            let mut out = String::new();
+            let mut cursor = node.walk();
+            for child in node.named_children(&mut cursor) {
+                out.push_str(&string_value(child, source)?);
+            }
+            Some(Literal::Str(out))
+        }
+        "true" => Some(Literal::Bool(true)),
+        "false" => Some(Literal::Bool(false)),
+        "none" => Some(Literal::None),
+        "integer" => {
+            let t = text(node, source).replace('_', "");
+            let value = if let Some(hex) = t.strip_prefix("0x").or_else(|| t.strip_prefix("0X")) {
+                i64::from_str_radix(hex, 16).ok()
+            } else {
+                t.parse().ok()
+            };
+            value.map(Literal::Int)
+        }
+        "float" => text(node, source)
+            .replace('_', "")
+            .parse()
+            .ok()
+            .map(Literal::Float),
+        "parenthesized_expression" => literal(node.named_child(0)?, source),
+        "list" | "tuple" => {
+            let mut items = Vec::new();
+            let mut cursor = node.walk();
+            for child in node.named_children(&mut cursor) {
+                if child.kind() == "comment" {
+                    continue;
+                }
+                items.push(literal(child, source)?);
+            }
+            Some(Literal::Seq(items))
+        }
+        "unary_operator" => {
+            let operand = node.child_by_field_name("argument")?;
+            match (
+                text(node, source).starts_with('-'),
+                literal(operand, source)?,
+            ) {
+                (true, Literal::Int(i)) => Some(Literal::Int(-i)),
+                (true, Literal::Float(f)) => Some(Literal::Float(-f)),
+                _ => None,
+            }
+        }
+        _ => None,
+    }
+}
+
+/// The value of a plain string literal; `None` for f-strings with interpolations and bytes.
+pub fn string_value(node: Node, source: &str) -> Option<String> {
+    if node.kind() != "string" {
+        return None;
+    }
+    let mut out = String::new();
+    let mut raw = false;
+    let mut cursor = node.walk();
+    for child in node.children(&mut cursor) {
+        match child.kind() {
+            "string_start" => {
+                let prefix = text(child, source).to_ascii_lowercase();
+                if prefix.contains('b') || prefix.contains('f') && has_interpolation(node) {
+                    return None;
+                }
+                raw = prefix.contains('r');
+            }
+            "string_content" => {
+                // Escape sequences are children of the content node.
+                let mut last = child.start_byte();
+                let mut inner = child.walk();
+                for esc in child.children(&mut inner) {
+                    if esc.kind() != "escape_sequence" {
+                        continue;
+                    }
+                    out.push_str(&source[last..esc.start_byte()]);
+                    let raw_escape = text(esc, source);
+                    out.push_str(&if raw {
+                        raw_escape.to_string()
+                    } else {
+                        unescape(raw_escape)
+                    });
+                    last = esc.end_byte();
+                }
+                out.push_str(&source[last..child.end_byte()]);
+            }
+            "escape_sequence" => {
+                let esc = text(child, source);
+                if raw {
+                    out.push_str(esc);
+                } else {
+                    out.push_str(&unescape(esc));
+                }
+            }
+            "interpolation" => return None,
+            _ => {}
+        }
+    }
+    Some(out)
+}
+
+fn has_interpolation(node: Node) -> bool {
+    let mut cursor = node.walk();
+    let found = node
+        .children(&mut cursor)
+        .any(|c| c.kind() == "interpolation");
+    found
+}
+
+fn unescape(esc: &str) -> String {
+    match esc {
+        "\\n" => "\n".into(),
+        "\\t" => "\t".into(),
+        "\\r" => "\r".into(),
+        "\\\\" => "\\".into(),
+        "\\'" => "'".into(),
+        "\\\"" => "\"".into(),
+        "\\0" => "\0".into(),
+        other => other.into(),
+    }
+}
+
+/// The byte range of a string literal's contents, without prefix and quotes.
+pub fn string_content_range(node: Node) -> Option<std::ops::Range<usize>> {
+    let start = node.child(0).filter(|c| c.kind() == "string_start")?;
+    let end = node
+        .child(node.child_count().checked_sub(1)?)
+        .filter(|c| c.kind() == "string_end")?;
+    Some(start.end_byte()..end.start_byte())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn eval(expr: &str) -> Option<Literal> {
+        let tree = parse(expr, None);
+        let stmt = tree.root_node().named_child(0).unwrap();
+        literal(stmt.named_child(0).unwrap(), expr)
+    }
+
+    #[test]
+    fn evaluates_literals() {
+        assert_eq!(eval("'a' \"b\""), Some(Literal::Str("ab".into())));
+        assert_eq!(eval("r'\\n'"), Some(Literal::Str("\\n".into())));
+        assert_eq!(eval("'\\n'"), Some(Literal::Str("\n".into())));
+        assert_eq!(eval("f'{x}'"), None);
+        assert_eq!(eval("f'plain'"), Some(Literal::Str("plain".into())));
+        assert_eq!(eval("b'x'"), None);
+        assert_eq!(
+            eval("[\"*\", 'h']"),
+            Some(Literal::Seq(vec![
+                Literal::Str("*".into()),
+                Literal::Str("h".into())
+            ]))
+        );
+        assert_eq!(eval("-1"), Some(Literal::Int(-1)));
+        assert_eq!(eval("True"), Some(Literal::Bool(true)));
+        assert_eq!(eval("x"), None);
+    }
+
+    #[test]
+    fn counts_syntax_errors() {
+        assert_eq!(error_count(&parse("x = 1\n", None)), 0);
+        assert!(error_count(&parse("x = (1,\n", None)) > 0);
+    }
+}

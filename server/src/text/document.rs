@@ -1,0 +1,166 @@
+//! An open document: a ropey Rope that takes incremental LSP edits, kept in step with an
+//! incrementally reparsed tree-sitter tree (Python) so each keystroke reparses only what changed.
+
+use ropey::Rope;
+use tree_sitter::{InputEdit, Point, Tree};
+
+use super::{position_to_byte, LinePosition, PositionEncoding};
+use crate::syntax::{python, FileKind};
+
+#[derive(Clone)]
+pub struct Document {
+    pub rope: Rope,
+    pub kind: FileKind,
+    pub version: i32,
+    /// For Python documents: the last parse with every later edit applied through
+    /// `Tree::edit`, ready for an incremental reparse of the current text. `None` after a
+    /// whole-text replacement.
+    pub tree: Option<Tree>,
+}
+
+/// One LSP `TextDocumentContentChangeEvent`: a range in the text as it is after the previous
+/// change of the same notification, or the whole text.
+pub struct Change<'a> {
+    pub range: Option<(LinePosition, LinePosition)>,
+    pub text: &'a str,
+}
+
+impl Document {
+    pub fn new(text: &str, kind: FileKind, version: i32) -> Document {
+        let tree = (kind == FileKind::Python).then(|| python::parse(text, None));
+        Document {
+            rope: Rope::from_str(text),
+            kind,
+            version,
+            tree,
+        }
+    }
+
+    /// A document whose first parse is left to the analysis (off the request path).
+    pub fn new_unparsed(text: &str, kind: FileKind, version: i32) -> Document {
+        Document {
+            rope: Rope::from_str(text),
+            kind,
+            version,
+            tree: None,
+        }
+    }
+
+    pub fn text(&self) -> String {
+        self.rope.to_string()
+    }
+
+    fn point_at(&self, byte: usize) -> Point {
+        let line = self.rope.byte_to_line(byte);
+        Point {
+            row: line,
+            column: byte - self.rope.line_to_byte(line),
+        }
+    }
+
+    /// Applies one change. Positions out of range clamp (never panic); a start after the end
+    /// collapses to the end, as editors do.
+    pub fn apply(&mut self, change: &Change, encoding: PositionEncoding) {
+        let Some((start, end)) = change.range else {
+            self.rope = Rope::from_str(change.text);
+            self.tree = None;
+            return;
+        };
+        let mut start_byte = position_to_byte(&self.rope, start, encoding);
+        let end_byte = position_to_byte(&self.rope, end, encoding);
+        if start_byte > end_byte {
+            start_byte = end_byte;
+        }
+        let start_position = self.point_at(start_byte);
+        let old_end_position = self.point_at(end_byte);
+        let start_char = self.rope.byte_to_char(start_byte);
+        let end_char = self.rope.byte_to_char(end_byte);
+        self.rope.remove(start_char..end_char);
+        self.rope.insert(start_char, change.text);
+        let new_end_byte = start_byte + change.text.len();
+        if let Some(tree) = &mut self.tree {
+            // Tree-sitter points count bytes in a row; the new end is read from the new rope.
+            let new_end_position = {
+                let line = self.rope.byte_to_line(new_end_byte);
+                Point {
+                    row: line,
+                    column: new_end_byte - self.rope.line_to_byte(line),
+                }
+            };
+            tree.edit(&InputEdit {
+                start_byte,
+                old_end_byte: end_byte,
+                new_end_byte,
+                start_position,
+                old_end_position,
+                new_end_position,
+            });
+        }
+    }
+
+    /// An up-to-date parse of `text` (the current text) from the edited tree: incremental when
+    /// there is one.
+    pub fn parse(&self, text: &str) -> Option<Tree> {
+        (self.kind == FileKind::Python).then(|| python::parse(text, self.tree.as_ref()))
+    }
+
+    /// Reparses now and keeps the result.
+    pub fn reparse(&mut self) {
+        let text = self.text();
+        self.tree = self.parse(&text);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pos(line: u32, character: u32) -> LinePosition {
+        LinePosition { line, character }
+    }
+
+    #[test]
+    fn sequential_changes_in_one_notification() {
+        let mut doc = Document::new("héllo\nwörld\n", FileKind::Python, 1);
+        for (range, text) in [
+            ((pos(0, 0), pos(0, 1)), "H"),
+            ((pos(1, 1), pos(1, 2)), "o"),
+            ((pos(1, 5), pos(1, 5)), "!😊"),
+        ] {
+            doc.apply(
+                &Change {
+                    range: Some(range),
+                    text,
+                },
+                PositionEncoding::Utf16,
+            );
+        }
+        let text = doc.text();
+        assert_eq!(text, "Héllo\nworld!😊\n");
+        doc.reparse();
+        assert_eq!(
+            doc.tree.as_ref().unwrap().root_node().to_sexp(),
+            python::parse(&text, None).root_node().to_sexp()
+        );
+    }
+
+    #[test]
+    fn out_of_range_and_inverted_ranges_do_not_panic() {
+        let mut doc = Document::new("ab\ncd", FileKind::Python, 1);
+        doc.apply(
+            &Change {
+                range: Some((pos(9, 9), pos(12, 0))),
+                text: "X",
+            },
+            PositionEncoding::Utf16,
+        );
+        doc.apply(
+            &Change {
+                range: Some((pos(1, 1), pos(0, 1))),
+                text: "Y",
+            },
+            PositionEncoding::Utf8,
+        );
+        assert_eq!(doc.text(), "aYb\ncdX");
+    }
+}

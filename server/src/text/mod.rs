@@ -1,0 +1,260 @@
+//! Text positions. Inside the engine every location is a byte range into the file's text; this
+//! module is the one place that converts between bytes and the coordinates the edges speak: LSP
+//! positions in the negotiated encoding, and 1-based line/column for the command line.
+
+pub mod document;
+
+use ropey::Rope;
+
+/// The unit of `Position.character` agreed with the LSP client.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PositionEncoding {
+    Utf8,
+    Utf16,
+    Utf32,
+}
+
+/// A zero-based LSP-style position (`character` counted in some [`PositionEncoding`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub struct LinePosition {
+    pub line: u32,
+    pub character: u32,
+}
+
+/// Byte offset where `line` starts, and the byte offset of its end excluding the line break.
+fn line_bounds(rope: &Rope, line: usize) -> (usize, usize) {
+    let start = rope.line_to_byte(line);
+    let end_with_break = if line + 1 < rope.len_lines() {
+        rope.line_to_byte(line + 1)
+    } else {
+        rope.len_bytes()
+    };
+    let mut end = end_with_break;
+    // LSP line breaks are \n, \r\n and \r (ropey is built with cr_lines only).
+    if end > start && rope.byte(end - 1) == b'\n' {
+        end -= 1;
+    }
+    if end > start && rope.byte(end - 1) == b'\r' {
+        end -= 1;
+    }
+    (start, end)
+}
+
+/// Converts an LSP position to a byte offset in `rope`. Never fails: a line past the end maps to
+/// the end of the text and a character past the end of its line clamps to the line's end (before
+/// its line break), as the LSP specification asks. An offset inside a multi-unit character
+/// rounds down to the character's start.
+pub fn position_to_byte(rope: &Rope, pos: LinePosition, encoding: PositionEncoding) -> usize {
+    let line = pos.line as usize;
+    if line >= rope.len_lines() {
+        return rope.len_bytes();
+    }
+    let (start, end) = line_bounds(rope, line);
+    let character = pos.character as usize;
+    match encoding {
+        PositionEncoding::Utf8 => {
+            let mut byte = (start + character).min(end);
+            let char_idx = rope.byte_to_char(byte);
+            byte = rope.char_to_byte(char_idx);
+            byte
+        }
+        PositionEncoding::Utf16 => {
+            let start_char = rope.byte_to_char(start);
+            let end_char = rope.byte_to_char(end);
+            let start_cu = rope.char_to_utf16_cu(start_char);
+            let end_cu = rope.char_to_utf16_cu(end_char);
+            let cu = (start_cu + character).min(end_cu);
+            rope.char_to_byte(rope.utf16_cu_to_char(cu))
+        }
+        PositionEncoding::Utf32 => {
+            let start_char = rope.byte_to_char(start);
+            let end_char = rope.byte_to_char(end);
+            rope.char_to_byte((start_char + character).min(end_char))
+        }
+    }
+}
+
+/// Converts a byte offset (clamped to the text, rounded down to a char boundary) to an LSP
+/// position in `encoding`.
+pub fn byte_to_position(rope: &Rope, byte: usize, encoding: PositionEncoding) -> LinePosition {
+    let byte = byte.min(rope.len_bytes());
+    let char_idx = rope.byte_to_char(byte);
+    let line = rope.char_to_line(char_idx);
+    let line_start_char = rope.line_to_char(line);
+    let character = match encoding {
+        PositionEncoding::Utf8 => rope.char_to_byte(char_idx) - rope.line_to_byte(line),
+        PositionEncoding::Utf16 => {
+            rope.char_to_utf16_cu(char_idx) - rope.char_to_utf16_cu(line_start_char)
+        }
+        PositionEncoding::Utf32 => char_idx - line_start_char,
+    };
+    LinePosition {
+        line: line as u32,
+        character: character as u32,
+    }
+}
+
+/// Line starts of a plain string, for the command line's 1-based line/column output (columns in
+/// characters, as editors and SARIF viewers show them).
+pub struct LineIndex {
+    starts: Vec<usize>,
+}
+
+impl LineIndex {
+    pub fn new(text: &str) -> Self {
+        let bytes = text.as_bytes();
+        let mut starts = vec![0];
+        let mut i = 0;
+        while i < bytes.len() {
+            match bytes[i] {
+                b'\n' => starts.push(i + 1),
+                b'\r' if bytes.get(i + 1) != Some(&b'\n') => starts.push(i + 1),
+                _ => {}
+            }
+            i += 1;
+        }
+        LineIndex { starts }
+    }
+
+    /// Zero-based line of `byte`.
+    pub fn line_of(&self, byte: usize) -> usize {
+        match self.starts.binary_search(&byte) {
+            Ok(line) => line,
+            Err(next) => next - 1,
+        }
+    }
+
+    pub fn line_start(&self, line: usize) -> usize {
+        self.starts[line.min(self.starts.len() - 1)]
+    }
+
+    pub fn line_count(&self) -> usize {
+        self.starts.len()
+    }
+
+    /// 1-based line and 1-based column counted in characters.
+    pub fn line_column(&self, text: &str, byte: usize) -> (usize, usize) {
+        let byte = floor_char_boundary(text, byte.min(text.len()));
+        let line = self.line_of(byte);
+        let start = self.starts[line];
+        (line + 1, text[start..byte].chars().count() + 1)
+    }
+
+    /// Byte range of `line` (zero-based) without its line break.
+    pub fn line_range(&self, text: &str, line: usize) -> std::ops::Range<usize> {
+        let start = self.line_start(line);
+        let mut end = if line + 1 < self.starts.len() {
+            self.starts[line + 1]
+        } else {
+            text.len()
+        };
+        let bytes = text.as_bytes();
+        if end > start && bytes[end - 1] == b'\n' {
+            end -= 1;
+        }
+        if end > start && bytes[end - 1] == b'\r' {
+            end -= 1;
+        }
+        start..end
+    }
+}
+
+pub fn floor_char_boundary(text: &str, mut byte: usize) -> usize {
+    while byte > 0 && !text.is_char_boundary(byte) {
+        byte -= 1;
+    }
+    byte
+}
+
+/// The line ending a file mostly uses, so inserted lines match it.
+pub fn line_ending(text: &str) -> &'static str {
+    match text.find('\n') {
+        Some(i) if i > 0 && text.as_bytes()[i - 1] == b'\r' => "\r\n",
+        Some(_) => "\n",
+        None if text.contains('\r') => "\r",
+        None => "\n",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn roundtrip(text: &str, enc: PositionEncoding) {
+        let rope = Rope::from_str(text);
+        for (byte, _) in text
+            .char_indices()
+            .chain(std::iter::once((text.len(), ' ')))
+        {
+            // No position sits between the \r and \n of a CRLF.
+            if byte > 0
+                && text.as_bytes()[byte - 1] == b'\r'
+                && text.as_bytes().get(byte) == Some(&b'\n')
+            {
+                continue;
+            }
+            let pos = byte_to_position(&rope, byte, enc);
+            assert_eq!(
+                position_to_byte(&rope, pos, enc),
+                byte,
+                "{text:?} byte {byte} {enc:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn positions_roundtrip_in_every_encoding() {
+        for text in ["a😊b\nc", "x\r\ny\rz\n", "é\u{2028}ü\n\n", "", "😊😊\r\n😊"] {
+            for enc in [
+                PositionEncoding::Utf8,
+                PositionEncoding::Utf16,
+                PositionEncoding::Utf32,
+            ] {
+                roundtrip(text, enc);
+            }
+        }
+    }
+
+    #[test]
+    fn utf16_columns_are_line_relative_and_count_surrogates() {
+        let rope = Rope::from_str("😊\na😊b");
+        let pos = byte_to_position(&rope, "😊\na😊".len(), PositionEncoding::Utf16);
+        assert_eq!(
+            pos,
+            LinePosition {
+                line: 1,
+                character: 3
+            }
+        );
+        // character 2 splits the surrogate pair: rounds down to the emoji's start
+        let b = position_to_byte(
+            &rope,
+            LinePosition {
+                line: 1,
+                character: 2,
+            },
+            PositionEncoding::Utf16,
+        );
+        assert_eq!(b, "😊\na".len());
+    }
+
+    #[test]
+    fn out_of_range_positions_clamp() {
+        let rope = Rope::from_str("ab\r\ncd");
+        let p = |line, character| LinePosition { line, character };
+        assert_eq!(
+            position_to_byte(&rope, p(0, 99), PositionEncoding::Utf16),
+            2
+        );
+        assert_eq!(position_to_byte(&rope, p(7, 0), PositionEncoding::Utf16), 6);
+        assert_eq!(position_to_byte(&rope, p(1, 99), PositionEncoding::Utf8), 6);
+    }
+
+    #[test]
+    fn unicode_line_separators_are_not_lsp_line_breaks() {
+        let rope = Rope::from_str("a\u{2028}b\nc");
+        assert_eq!(rope.len_lines(), 2);
+        let idx = LineIndex::new("a\u{2028}b\nc");
+        assert_eq!(idx.line_count(), 2);
+    }
+}

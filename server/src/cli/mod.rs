@@ -331,9 +331,9 @@ pub fn rules_markdown_table() -> String {
     for m in registry::all() {
         let fix = match m.fix {
             registry::FixAvailability::None => "—",
-            registry::FixAvailability::Safe => "safe",
-            registry::FixAvailability::Unsafe if m.fix_on_save => "on save",
-            registry::FixAvailability::Unsafe => "quick fix",
+            registry::FixAvailability::Safe => "on save (safe)",
+            registry::FixAvailability::Unsafe if m.fix_on_save => "on save (changes behaviour)",
+            registry::FixAvailability::Unsafe => "quick fix only",
         };
         out.push_str(&format!(
             "| {} | `{}` | {} | {} | {} |\n",

@@ -1,0 +1,285 @@
+//! `preflight check`, `rules` and `explain`, run as a user runs them: the built binary on a
+//! project on disk.
+
+use std::path::PathBuf;
+use std::process::{Command, Output};
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use serde_json::Value;
+
+struct Project {
+    root: PathBuf,
+}
+
+impl Project {
+    fn new(files: &[(&str, &[u8])]) -> Project {
+        static COUNTER: AtomicUsize = AtomicUsize::new(0);
+        let root = std::env::temp_dir().join(format!(
+            "preflight-cli-{}-{}",
+            std::process::id(),
+            COUNTER.fetch_add(1, Ordering::SeqCst)
+        ));
+        let _ = std::fs::remove_dir_all(&root);
+        for (path, content) in files {
+            let full = root.join(path);
+            std::fs::create_dir_all(full.parent().unwrap()).unwrap();
+            std::fs::write(full, content).unwrap();
+        }
+        Project { root }
+    }
+
+    fn run(&self, args: &[&str]) -> Output {
+        Command::new(env!("CARGO_BIN_EXE_preflight")).args(args).current_dir(&self.root).output().unwrap()
+    }
+
+    fn read(&self, path: &str) -> String {
+        std::fs::read_to_string(self.root.join(path)).unwrap()
+    }
+}
+
+impl Drop for Project {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.root);
+    }
+}
+
+const SETTINGS: &str = "import os\n\nJWT_SECRET = os.getenv(\"JWT_SECRET\", \"dev\")\nDEBUG = os.getenv(\"DEBUG\", \"True\") == \"True\"\nALLOWED_HOSTS = os.getenv(\"ALLOWED_HOSTS\", \"*\").split(\",\")\nLOG_LEVEL = os.getenv(\"LOG_LEVEL\", \"INFO\")\n";
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+fn json_findings(o: &Output) -> Vec<Value> {
+    serde_json::from_slice::<Value>(&o.stdout).unwrap().as_array().unwrap().clone()
+}
+
+#[test]
+fn text_output_shows_findings_with_excerpts_and_exits_1() {
+    let p = Project::new(&[("proj/settings.py", SETTINGS.as_bytes())]);
+    let out = p.run(&["check"]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let text = stdout(&out);
+    assert!(text.contains("proj/settings.py:3:14: error SEC001 [secret-env-default]"), "{text}");
+    assert!(text.contains("3 | JWT_SECRET = os.getenv(\"JWT_SECRET\", \"dev\")"), "{text}");
+    assert!(text.contains("  |              ^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^\n"), "{text}");
+    assert!(text.contains("= fix (unsafe): Fail fast"), "{text}");
+    // Info-level findings are not reported unless asked for.
+    assert!(!text.contains("CFG015"), "{text}");
+    assert!(text.contains("Found 3 problem(s) in 1 file(s): 2 error(s), 1 warning(s)"), "{text}");
+}
+
+#[test]
+fn json_output_has_the_documented_fields() {
+    let p = Project::new(&[("proj/settings.py", SETTINGS.as_bytes())]);
+    let out = p.run(&["check", "--format", "json", "--severity", "info"]);
+    assert_eq!(out.status.code(), Some(1));
+    let findings = json_findings(&out);
+    let rules: Vec<&str> = findings.iter().map(|f| f["rule"].as_str().unwrap()).collect();
+    assert_eq!(rules, ["SEC001", "CFG001", "CFG002", "CFG015"]);
+    let first = &findings[0];
+    assert_eq!(first["name"], "secret-env-default");
+    assert_eq!(first["severity"], "error");
+    assert_eq!(first["path"], "proj/settings.py");
+    assert_eq!(first["start"], serde_json::json!({"line": 3, "column": 14}));
+    assert_eq!(first["end"], serde_json::json!({"line": 3, "column": 44}));
+    assert_eq!(first["fix"]["applicability"], "unsafe");
+    assert_eq!(first["fix"]["edits"][0]["content"], "os.environ[\"JWT_SECRET\"]");
+    assert_eq!(findings[3]["severity"], "info");
+    assert!(findings.iter().all(|f| f["message"].as_str().is_some_and(|m| !m.is_empty())));
+}
+
+#[test]
+fn columns_count_characters_not_bytes() {
+    let p = Project::new(&[("settings.py", "import os\nX = \"😀é\"; TOKEN = os.getenv(\"TOKEN\", \"t0k\")\n".as_bytes())]);
+    let out = p.run(&["check", "--format", "json"]);
+    let findings = json_findings(&out);
+    assert_eq!(findings[0]["start"], serde_json::json!({"line": 2, "column": 19}));
+}
+
+#[test]
+fn sarif_output_is_sarif_2_1_0() {
+    let p = Project::new(&[("proj/settings.py", SETTINGS.as_bytes())]);
+    let out = p.run(&["check", "--format", "sarif"]);
+    assert_eq!(out.status.code(), Some(1));
+    let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(doc["version"], "2.1.0");
+    let run = &doc["runs"][0];
+    assert_eq!(run["tool"]["driver"]["name"], "preflight");
+    let rules = run["tool"]["driver"]["rules"].as_array().unwrap();
+    let result = &run["results"][0];
+    assert_eq!(result["ruleId"], "SEC001");
+    assert_eq!(result["level"], "error");
+    assert_eq!(rules[result["ruleIndex"].as_u64().unwrap() as usize]["id"], "SEC001");
+    let region = &result["locations"][0]["physicalLocation"]["region"];
+    assert_eq!((region["startLine"].as_u64(), region["startColumn"].as_u64()), (Some(3), Some(14)));
+    assert_eq!(result["locations"][0]["physicalLocation"]["artifactLocation"]["uri"], "proj/settings.py");
+    assert_eq!(result["fixes"][0]["artifactChanges"][0]["replacements"][0]["insertedContent"]["text"], "os.environ[\"JWT_SECRET\"]");
+}
+
+#[test]
+fn github_output_is_workflow_commands() {
+    let p = Project::new(&[("proj/settings.py", SETTINGS.as_bytes())]);
+    let out = p.run(&["check", "--format", "github"]);
+    let text = stdout(&out);
+    let first = text.lines().next().unwrap();
+    assert!(
+        first.starts_with("::error file=proj/settings.py,line=3,col=14,endLine=3,endColumn=44,title=preflight SEC001 (secret-env-default)::`JWT_SECRET` falls back"),
+        "{first}"
+    );
+    assert_eq!(text.lines().count(), 3);
+}
+
+#[test]
+fn fix_rewrites_files_and_the_result_is_clean() {
+    let p = Project::new(&[("proj/settings.py", SETTINGS.as_bytes()), (".env", b"A=1\nA=2\n")]);
+    let out = p.run(&["check", "--fix"]);
+    assert_eq!(out.status.code(), Some(0), "{}{}", stdout(&out), stderr(&out));
+    assert!(stdout(&out).contains("Fixed 4 problem(s)"), "{}", stdout(&out));
+    let fixed = p.read("proj/settings.py");
+    assert_eq!(
+        fixed,
+        "import os\n\nJWT_SECRET = os.environ[\"JWT_SECRET\"]\nDEBUG = os.getenv(\"DEBUG\", \"False\") == \"True\"\nALLOWED_HOSTS = os.environ[\"ALLOWED_HOSTS\"].split(\",\")\nLOG_LEVEL = os.getenv(\"LOG_LEVEL\", \"INFO\")\n"
+    );
+    assert_eq!(p.read(".env"), "A=2\n");
+    // Running again finds nothing to do.
+    assert_eq!(p.run(&["check"]).status.code(), Some(0));
+}
+
+#[test]
+fn fix_without_unsafe_fixes_keeps_behaviour() {
+    let p = Project::new(&[("proj/settings.py", SETTINGS.as_bytes()), (".env", b"A=1\nA=2\n")]);
+    let out = p.run(&["check", "--fix", "--no-unsafe-fixes"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(p.read("proj/settings.py"), SETTINGS);
+    assert_eq!(p.read(".env"), "A=2\n");
+}
+
+#[test]
+fn fix_adds_import_os_when_getenv_was_imported_by_name() {
+    let p = Project::new(&[("app/config.py", b"\"\"\"Config.\"\"\"\nfrom os import getenv\n\nAPI_KEY = getenv(\"API_KEY\", \"k-123\")\n")]);
+    let out = p.run(&["check", "--fix"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
+    assert_eq!(p.read("app/config.py"), "\"\"\"Config.\"\"\"\nimport os\nfrom os import getenv\n\nAPI_KEY = os.environ[\"API_KEY\"]\n");
+}
+
+#[test]
+fn clean_project_exits_0() {
+    let p = Project::new(&[("app/views.py", b"import os\nLOG_LEVEL = os.getenv(\"LOG_LEVEL\", \"INFO\")\n")]);
+    let out = p.run(&["check"]);
+    assert_eq!(out.status.code(), Some(0));
+    assert!(stdout(&out).contains("No problems found."));
+}
+
+#[test]
+fn select_ignore_and_configuration() {
+    let p = Project::new(&[
+        ("proj/settings.py", SETTINGS.as_bytes()),
+        ("pyproject.toml", b"[project]\nname = \"x\"\n\n[tool.preflight]\nignore = [\"CFG001\"]\n[tool.preflight.severity]\nCFG002 = \"error\"\n"),
+    ]);
+    let findings = json_findings(&p.run(&["check", "--format", "json"]));
+    let rules: Vec<(&str, &str)> = findings.iter().map(|f| (f["rule"].as_str().unwrap(), f["severity"].as_str().unwrap())).collect();
+    assert_eq!(rules, [("SEC001", "error"), ("CFG002", "error")]);
+    let findings = json_findings(&p.run(&["check", "--format", "json", "--select", "CFG"]));
+    assert_eq!(findings.len(), 1);
+    let findings = json_findings(&p.run(&["check", "--format", "json", "--ignore", "secret-env-default"]));
+    assert_eq!(findings.iter().filter(|f| f["rule"] == "SEC001").count(), 0);
+}
+
+#[test]
+fn per_file_ignores_and_suppression_comments() {
+    let p = Project::new(&[
+        ("tests/settings.py", SETTINGS.as_bytes()),
+        ("app/settings.py", b"import os\nTOKEN = os.getenv(\"TOKEN\", \"abc\")  # preflight: ignore[SEC001]\n# preflight: ignore\nPASSWORD = os.getenv(\"PASSWORD\", \"pw\")\n"),
+        ("preflight.toml", b"[per-file-ignores]\n\"tests/**\" = [\"ALL\"]\n"),
+    ]);
+    let out = p.run(&["check"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
+}
+
+#[test]
+fn broken_configuration_is_an_error_with_a_clear_message() {
+    let p = Project::new(&[("proj/settings.py", SETTINGS.as_bytes()), ("preflight.toml", b"select = [\n")]);
+    let out = p.run(&["check"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("preflight.toml"), "{}", stderr(&out));
+    let p = Project::new(&[("a.py", b"x = 1\n"), ("preflight.toml", b"ignore = [\"NOPE123\"]\n")]);
+    let out = p.run(&["check"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("NOPE123"), "{}", stderr(&out));
+    assert_eq!(p.run(&["check", "--select", "BOGUS"]).status.code(), Some(2));
+}
+
+#[test]
+fn missing_path_is_an_error() {
+    let p = Project::new(&[("a.py", b"x = 1\n")]);
+    let out = p.run(&["check", "does-not-exist"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("does-not-exist"));
+}
+
+#[test]
+fn bad_files_are_skipped_with_a_note_and_nothing_is_lost() {
+    let mut huge = b"x = 1\n".repeat(1_000_000);
+    huge.extend_from_slice(b"TOKEN = __import__('os').getenv('TOKEN', 'x')\n");
+    let p = Project::new(&[
+        ("latin1.py", b"# caf\xe9\nimport os\nTOKEN = os.getenv('TOKEN', 'x')\n"),
+        ("blob.py", b"\x00\x01\x02binary"),
+        ("huge.py", &huge),
+        ("broken.py", b"import os\nTOKEN = os.getenv('TOKEN', 'x'\ndef (:\n"),
+        ("ok.py", b"x = 1\n"),
+    ]);
+    let out = p.run(&["check", "--format", "json"]);
+    let err = stderr(&out);
+    assert!(err.contains("latin1.py: skipped, not valid UTF-8"), "{err}");
+    assert!(err.contains("blob.py: skipped, binary file"), "{err}");
+    assert!(err.contains("huge.py: skipped"), "{err}");
+    // A file with syntax errors is still analysed where it can be.
+    let findings = json_findings(&out);
+    assert!(findings.iter().all(|f| f["path"] == "broken.py"), "{findings:?}");
+    assert_eq!(std::fs::read(p.root.join("latin1.py")).unwrap(), b"# caf\xe9\nimport os\nTOKEN = os.getenv('TOKEN', 'x')\n");
+}
+
+#[test]
+fn gitignored_and_virtualenv_files_are_not_walked_but_explicit_paths_are() {
+    let p = Project::new(&[
+        (".gitignore", b"generated/\n"),
+        ("generated/settings.py", SETTINGS.as_bytes()),
+        (".venv/lib/site.py", SETTINGS.as_bytes()),
+        ("app/ok.py", b"x = 1\n"),
+    ]);
+    std::fs::create_dir_all(p.root.join(".git")).unwrap();
+    assert_eq!(p.run(&["check"]).status.code(), Some(0));
+    assert_eq!(p.run(&["check", "generated/settings.py"]).status.code(), Some(1));
+}
+
+#[test]
+fn env_files_are_checked_and_examples_may_hold_placeholders() {
+    let p = Project::new(&[
+        (".env.production", b"CORS_ORIGINS=http://localhost:3000\nOPENAI_API_KEY=sk-proj-Zx81kf9QmB2pL0aTq7WvYc4RnE6uHs3D\n"),
+        (".env.example", b"SECRET_KEY=change-me\nOPENAI_API_KEY=\nDATABASE_URL=postgres://user:<password>@db/app\n"),
+    ]);
+    let findings = json_findings(&p.run(&["check", "--format", "json"]));
+    let found: Vec<(&str, &str)> = findings.iter().map(|f| (f["path"].as_str().unwrap(), f["rule"].as_str().unwrap())).collect();
+    assert_eq!(found, [(".env.production", "CFG006"), (".env.production", "SEC008")]);
+}
+
+#[test]
+fn rules_and_explain() {
+    let p = Project::new(&[]);
+    std::fs::create_dir_all(&p.root).unwrap();
+    let out = p.run(&["rules"]);
+    assert!(stdout(&out).contains("SEC001   error    secret-env-default"));
+    let out = p.run(&["explain", "SEC001"]);
+    assert_eq!(out.status.code(), Some(0));
+    let text = stdout(&out);
+    assert!(text.contains("# SEC001 `secret-env-default`") && text.contains("## Why is this bad?"), "{text}");
+    assert_eq!(stdout(&p.run(&["explain", "secret-env-default"])), text);
+    assert_eq!(p.run(&["explain", "NOPE"]).status.code(), Some(2));
+    let rules: Value = serde_json::from_slice(&p.run(&["rules", "--format", "json"]).stdout).unwrap();
+    assert!(rules.as_array().unwrap().iter().any(|r| r["id"] == "CFG015" && r["severity"] == "info"));
+}
+

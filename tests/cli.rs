@@ -29,7 +29,11 @@ impl Project {
     }
 
     fn run(&self, args: &[&str]) -> Output {
-        Command::new(env!("CARGO_BIN_EXE_preflight")).args(args).current_dir(&self.root).output().unwrap()
+        Command::new(env!("CARGO_BIN_EXE_preflight"))
+            .args(args)
+            .current_dir(&self.root)
+            .output()
+            .unwrap()
     }
 
     fn read(&self, path: &str) -> String {
@@ -54,7 +58,11 @@ fn stderr(o: &Output) -> String {
 }
 
 fn json_findings(o: &Output) -> Vec<Value> {
-    serde_json::from_slice::<Value>(&o.stdout).unwrap().as_array().unwrap().clone()
+    serde_json::from_slice::<Value>(&o.stdout)
+        .unwrap()
+        .as_array()
+        .unwrap()
+        .clone()
 }
 
 #[test]
@@ -63,13 +71,25 @@ fn text_output_shows_findings_with_excerpts_and_exits_1() {
     let out = p.run(&["check"]);
     assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
     let text = stdout(&out);
-    assert!(text.contains("proj/settings.py:3:14: error SEC001 [secret-env-default]"), "{text}");
-    assert!(text.contains("3 | JWT_SECRET = os.getenv(\"JWT_SECRET\", \"dev\")"), "{text}");
-    assert!(text.contains("  |              ^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^\n"), "{text}");
+    assert!(
+        text.contains("proj/settings.py:3:14: error SEC001 [secret-env-default]"),
+        "{text}"
+    );
+    assert!(
+        text.contains("3 | JWT_SECRET = os.getenv(\"JWT_SECRET\", \"dev\")"),
+        "{text}"
+    );
+    assert!(
+        text.contains("  |              ^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^\n"),
+        "{text}"
+    );
     assert!(text.contains("= fix (unsafe): Fail fast"), "{text}");
     // Info-level findings are not reported unless asked for.
     assert!(!text.contains("CFG015"), "{text}");
-    assert!(text.contains("Found 3 problem(s) in 1 file(s): 2 error(s), 1 warning(s)"), "{text}");
+    assert!(
+        text.contains("Found 3 problem(s) in 1 file(s): 2 error(s), 1 warning(s)"),
+        "{text}"
+    );
 }
 
 #[test]
@@ -78,7 +98,10 @@ fn json_output_has_the_documented_fields() {
     let out = p.run(&["check", "--format", "json", "--severity", "info"]);
     assert_eq!(out.status.code(), Some(1));
     let findings = json_findings(&out);
-    let rules: Vec<&str> = findings.iter().map(|f| f["rule"].as_str().unwrap()).collect();
+    let rules: Vec<&str> = findings
+        .iter()
+        .map(|f| f["rule"].as_str().unwrap())
+        .collect();
     assert_eq!(rules, ["SEC001", "CFG001", "CFG002", "CFG015"]);
     let first = &findings[0];
     assert_eq!(first["name"], "secret-env-default");
@@ -87,17 +110,28 @@ fn json_output_has_the_documented_fields() {
     assert_eq!(first["start"], serde_json::json!({"line": 3, "column": 14}));
     assert_eq!(first["end"], serde_json::json!({"line": 3, "column": 44}));
     assert_eq!(first["fix"]["applicability"], "unsafe");
-    assert_eq!(first["fix"]["edits"][0]["content"], "os.environ[\"JWT_SECRET\"]");
+    assert_eq!(
+        first["fix"]["edits"][0]["content"],
+        "os.environ[\"JWT_SECRET\"]"
+    );
     assert_eq!(findings[3]["severity"], "info");
-    assert!(findings.iter().all(|f| f["message"].as_str().is_some_and(|m| !m.is_empty())));
+    assert!(findings
+        .iter()
+        .all(|f| f["message"].as_str().is_some_and(|m| !m.is_empty())));
 }
 
 #[test]
 fn columns_count_characters_not_bytes() {
-    let p = Project::new(&[("settings.py", "import os\nX = \"😀é\"; TOKEN = os.getenv(\"TOKEN\", \"t0k\")\n".as_bytes())]);
+    let p = Project::new(&[(
+        "settings.py",
+        "import os\nX = \"😀é\"; TOKEN = os.getenv(\"TOKEN\", \"t0k\")\n".as_bytes(),
+    )]);
     let out = p.run(&["check", "--format", "json"]);
     let findings = json_findings(&out);
-    assert_eq!(findings[0]["start"], serde_json::json!({"line": 2, "column": 19}));
+    assert_eq!(
+        findings[0]["start"],
+        serde_json::json!({"line": 2, "column": 19})
+    );
 }
 
 #[test]
@@ -113,11 +147,23 @@ fn sarif_output_is_sarif_2_1_0() {
     let result = &run["results"][0];
     assert_eq!(result["ruleId"], "SEC001");
     assert_eq!(result["level"], "error");
-    assert_eq!(rules[result["ruleIndex"].as_u64().unwrap() as usize]["id"], "SEC001");
+    assert_eq!(
+        rules[result["ruleIndex"].as_u64().unwrap() as usize]["id"],
+        "SEC001"
+    );
     let region = &result["locations"][0]["physicalLocation"]["region"];
-    assert_eq!((region["startLine"].as_u64(), region["startColumn"].as_u64()), (Some(3), Some(14)));
-    assert_eq!(result["locations"][0]["physicalLocation"]["artifactLocation"]["uri"], "proj/settings.py");
-    assert_eq!(result["fixes"][0]["artifactChanges"][0]["replacements"][0]["insertedContent"]["text"], "os.environ[\"JWT_SECRET\"]");
+    assert_eq!(
+        (region["startLine"].as_u64(), region["startColumn"].as_u64()),
+        (Some(3), Some(14))
+    );
+    assert_eq!(
+        result["locations"][0]["physicalLocation"]["artifactLocation"]["uri"],
+        "proj/settings.py"
+    );
+    assert_eq!(
+        result["fixes"][0]["artifactChanges"][0]["replacements"][0]["insertedContent"]["text"],
+        "os.environ[\"JWT_SECRET\"]"
+    );
 }
 
 #[test]
@@ -135,10 +181,23 @@ fn github_output_is_workflow_commands() {
 
 #[test]
 fn fix_rewrites_files_and_the_result_is_clean() {
-    let p = Project::new(&[("proj/settings.py", SETTINGS.as_bytes()), (".env", b"A=1\nA=2\n")]);
+    let p = Project::new(&[
+        ("proj/settings.py", SETTINGS.as_bytes()),
+        (".env", b"A=1\nA=2\n"),
+    ]);
     let out = p.run(&["check", "--fix"]);
-    assert_eq!(out.status.code(), Some(0), "{}{}", stdout(&out), stderr(&out));
-    assert!(stdout(&out).contains("Fixed 4 problem(s)"), "{}", stdout(&out));
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}{}",
+        stdout(&out),
+        stderr(&out)
+    );
+    assert!(
+        stdout(&out).contains("Fixed 4 problem(s)"),
+        "{}",
+        stdout(&out)
+    );
     let fixed = p.read("proj/settings.py");
     assert_eq!(
         fixed,
@@ -151,7 +210,10 @@ fn fix_rewrites_files_and_the_result_is_clean() {
 
 #[test]
 fn fix_without_unsafe_fixes_keeps_behaviour() {
-    let p = Project::new(&[("proj/settings.py", SETTINGS.as_bytes()), (".env", b"A=1\nA=2\n")]);
+    let p = Project::new(&[
+        ("proj/settings.py", SETTINGS.as_bytes()),
+        (".env", b"A=1\nA=2\n"),
+    ]);
     let out = p.run(&["check", "--fix", "--no-unsafe-fixes"]);
     assert_eq!(out.status.code(), Some(1));
     assert_eq!(p.read("proj/settings.py"), SETTINGS);
@@ -160,7 +222,10 @@ fn fix_without_unsafe_fixes_keeps_behaviour() {
 
 #[test]
 fn fix_adds_import_os_when_getenv_was_imported_by_name() {
-    let p = Project::new(&[("app/config.py", b"\"\"\"Config.\"\"\"\nfrom os import getenv\n\nAPI_KEY = getenv(\"API_KEY\", \"k-123\")\n")]);
+    let p = Project::new(&[(
+        "app/config.py",
+        b"\"\"\"Config.\"\"\"\nfrom os import getenv\n\nAPI_KEY = getenv(\"API_KEY\", \"k-123\")\n",
+    )]);
     let out = p.run(&["check", "--fix"]);
     assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
     assert_eq!(p.read("app/config.py"), "\"\"\"Config.\"\"\"\nimport os\nfrom os import getenv\n\nAPI_KEY = os.environ[\"API_KEY\"]\n");
@@ -168,7 +233,10 @@ fn fix_adds_import_os_when_getenv_was_imported_by_name() {
 
 #[test]
 fn clean_project_exits_0() {
-    let p = Project::new(&[("app/views.py", b"import os\nLOG_LEVEL = os.getenv(\"LOG_LEVEL\", \"INFO\")\n")]);
+    let p = Project::new(&[(
+        "app/views.py",
+        b"import os\nLOG_LEVEL = os.getenv(\"LOG_LEVEL\", \"INFO\")\n",
+    )]);
     let out = p.run(&["check"]);
     assert_eq!(out.status.code(), Some(0));
     assert!(stdout(&out).contains("No problems found."));
@@ -181,11 +249,20 @@ fn select_ignore_and_configuration() {
         ("pyproject.toml", b"[project]\nname = \"x\"\n\n[tool.preflight]\nignore = [\"CFG001\"]\n[tool.preflight.severity]\nCFG002 = \"error\"\n"),
     ]);
     let findings = json_findings(&p.run(&["check", "--format", "json"]));
-    let rules: Vec<(&str, &str)> = findings.iter().map(|f| (f["rule"].as_str().unwrap(), f["severity"].as_str().unwrap())).collect();
+    let rules: Vec<(&str, &str)> = findings
+        .iter()
+        .map(|f| (f["rule"].as_str().unwrap(), f["severity"].as_str().unwrap()))
+        .collect();
     assert_eq!(rules, [("SEC001", "error"), ("CFG002", "error")]);
     let findings = json_findings(&p.run(&["check", "--format", "json", "--select", "CFG"]));
     assert_eq!(findings.len(), 1);
-    let findings = json_findings(&p.run(&["check", "--format", "json", "--ignore", "secret-env-default"]));
+    let findings = json_findings(&p.run(&[
+        "check",
+        "--format",
+        "json",
+        "--ignore",
+        "secret-env-default",
+    ]));
     assert_eq!(findings.iter().filter(|f| f["rule"] == "SEC001").count(), 0);
 }
 
@@ -202,15 +279,24 @@ fn per_file_ignores_and_suppression_comments() {
 
 #[test]
 fn broken_configuration_is_an_error_with_a_clear_message() {
-    let p = Project::new(&[("proj/settings.py", SETTINGS.as_bytes()), ("preflight.toml", b"select = [\n")]);
+    let p = Project::new(&[
+        ("proj/settings.py", SETTINGS.as_bytes()),
+        ("preflight.toml", b"select = [\n"),
+    ]);
     let out = p.run(&["check"]);
     assert_eq!(out.status.code(), Some(2));
     assert!(stderr(&out).contains("preflight.toml"), "{}", stderr(&out));
-    let p = Project::new(&[("a.py", b"x = 1\n"), ("preflight.toml", b"ignore = [\"NOPE123\"]\n")]);
+    let p = Project::new(&[
+        ("a.py", b"x = 1\n"),
+        ("preflight.toml", b"ignore = [\"NOPE123\"]\n"),
+    ]);
     let out = p.run(&["check"]);
     assert_eq!(out.status.code(), Some(2));
     assert!(stderr(&out).contains("NOPE123"), "{}", stderr(&out));
-    assert_eq!(p.run(&["check", "--select", "BOGUS"]).status.code(), Some(2));
+    assert_eq!(
+        p.run(&["check", "--select", "BOGUS"]).status.code(),
+        Some(2)
+    );
 }
 
 #[test]
@@ -226,10 +312,16 @@ fn bad_files_are_skipped_with_a_note_and_nothing_is_lost() {
     let mut huge = b"x = 1\n".repeat(1_000_000);
     huge.extend_from_slice(b"TOKEN = __import__('os').getenv('TOKEN', 'x')\n");
     let p = Project::new(&[
-        ("latin1.py", b"# caf\xe9\nimport os\nTOKEN = os.getenv('TOKEN', 'x')\n"),
+        (
+            "latin1.py",
+            b"# caf\xe9\nimport os\nTOKEN = os.getenv('TOKEN', 'x')\n",
+        ),
         ("blob.py", b"\x00\x01\x02binary"),
         ("huge.py", &huge),
-        ("broken.py", b"import os\nTOKEN = os.getenv('TOKEN', 'x'\ndef (:\n"),
+        (
+            "broken.py",
+            b"import os\nTOKEN = os.getenv('TOKEN', 'x'\ndef (:\n",
+        ),
         ("ok.py", b"x = 1\n"),
     ]);
     let out = p.run(&["check", "--format", "json"]);
@@ -239,8 +331,14 @@ fn bad_files_are_skipped_with_a_note_and_nothing_is_lost() {
     assert!(err.contains("huge.py: skipped"), "{err}");
     // A file with syntax errors is still analysed where it can be.
     let findings = json_findings(&out);
-    assert!(findings.iter().all(|f| f["path"] == "broken.py"), "{findings:?}");
-    assert_eq!(std::fs::read(p.root.join("latin1.py")).unwrap(), b"# caf\xe9\nimport os\nTOKEN = os.getenv('TOKEN', 'x')\n");
+    assert!(
+        findings.iter().all(|f| f["path"] == "broken.py"),
+        "{findings:?}"
+    );
+    assert_eq!(
+        std::fs::read(p.root.join("latin1.py")).unwrap(),
+        b"# caf\xe9\nimport os\nTOKEN = os.getenv('TOKEN', 'x')\n"
+    );
 }
 
 #[test]
@@ -253,7 +351,10 @@ fn gitignored_and_virtualenv_files_are_not_walked_but_explicit_paths_are() {
     ]);
     std::fs::create_dir_all(p.root.join(".git")).unwrap();
     assert_eq!(p.run(&["check"]).status.code(), Some(0));
-    assert_eq!(p.run(&["check", "generated/settings.py"]).status.code(), Some(1));
+    assert_eq!(
+        p.run(&["check", "generated/settings.py"]).status.code(),
+        Some(1)
+    );
 }
 
 #[test]
@@ -263,8 +364,14 @@ fn env_files_are_checked_and_examples_may_hold_placeholders() {
         (".env.example", b"SECRET_KEY=change-me\nOPENAI_API_KEY=\nDATABASE_URL=postgres://user:<password>@db/app\n"),
     ]);
     let findings = json_findings(&p.run(&["check", "--format", "json"]));
-    let found: Vec<(&str, &str)> = findings.iter().map(|f| (f["path"].as_str().unwrap(), f["rule"].as_str().unwrap())).collect();
-    assert_eq!(found, [(".env.production", "CFG006"), (".env.production", "SEC008")]);
+    let found: Vec<(&str, &str)> = findings
+        .iter()
+        .map(|f| (f["path"].as_str().unwrap(), f["rule"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        found,
+        [(".env.production", "CFG006"), (".env.production", "SEC008")]
+    );
 }
 
 #[test]
@@ -276,10 +383,71 @@ fn rules_and_explain() {
     let out = p.run(&["explain", "SEC001"]);
     assert_eq!(out.status.code(), Some(0));
     let text = stdout(&out);
-    assert!(text.contains("# SEC001 `secret-env-default`") && text.contains("## Why is this bad?"), "{text}");
+    assert!(
+        text.contains("# SEC001 `secret-env-default`") && text.contains("## Why is this bad?"),
+        "{text}"
+    );
     assert_eq!(stdout(&p.run(&["explain", "secret-env-default"])), text);
     assert_eq!(p.run(&["explain", "NOPE"]).status.code(), Some(2));
-    let rules: Value = serde_json::from_slice(&p.run(&["rules", "--format", "json"]).stdout).unwrap();
-    assert!(rules.as_array().unwrap().iter().any(|r| r["id"] == "CFG015" && r["severity"] == "info"));
+    let rules: Value =
+        serde_json::from_slice(&p.run(&["rules", "--format", "json"]).stdout).unwrap();
+    assert!(rules
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|r| r["id"] == "CFG015" && r["severity"] == "info"));
 }
 
+/// Reconstructions of what the audit reports found (FastAPI backend with a production env file,
+/// Django settings with DEBUG defaulting to on): every finding in scope is reported.
+#[test]
+fn audit_findings_are_reported() {
+    let api = r#"import os
+from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
+
+
+class NexusBackendAPI:
+    def __init__(self):
+        self.jwt_secret = os.getenv("NEXUS_JWT_SECRET", "nexus-production-secret-change-in-production")
+        self.database_url = os.getenv("DATABASE_URL", "postgresql://nexus_user:nexus_password@postgres:5432/nexus_db")
+        self.app = FastAPI()
+        self.app.add_middleware(
+            CORSMiddleware,
+            allow_origins=os.getenv("CORS_ORIGINS", "http://localhost:3000,http://localhost:8080").split(","),
+            allow_credentials=True,
+        )
+"#;
+    let env = "# The current localhost origins are for LOCAL DOCKER TESTING ONLY\nOPENAI_API_KEY=sk-proj-4fQ9xLm2Vt7Rk1Zp8Wc3Hs6Bn0Jd5Ge\nCORS_ORIGINS=[\"http://localhost:3000\",\"http://localhost:3010\",\"http://localhost:8002\"]\n";
+    let settings = "import os\n\nDEBUG = os.environ.get(\"DEBUG\", \"True\") == \"True\"\nSECRET_KEY = os.environ.get(\"SECRET_KEY\", \"django-insecure-$x9!\")\nALLOWED_HOSTS = os.environ.get(\"ALLOWED_HOSTS\", \"*\").split(\",\")\n";
+    let p = Project::new(&[
+        ("src/nexus_backend_api.py", api.as_bytes()),
+        (".env.production", env.as_bytes()),
+        ("nexus_backend/settings.py", settings.as_bytes()),
+    ]);
+    let findings = json_findings(&p.run(&["check", "--format", "json"]));
+    let found: Vec<(String, u64, String)> = findings
+        .iter()
+        .map(|f| {
+            (
+                f["path"].as_str().unwrap().to_string(),
+                f["start"]["line"].as_u64().unwrap(),
+                f["rule"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    let expected: Vec<(String, u64, String)> = [
+        (".env.production", 2, "SEC008"),
+        (".env.production", 3, "CFG006"),
+        ("nexus_backend/settings.py", 3, "CFG001"),
+        ("nexus_backend/settings.py", 4, "SEC001"),
+        ("nexus_backend/settings.py", 5, "CFG002"),
+        ("src/nexus_backend_api.py", 8, "SEC001"),
+        ("src/nexus_backend_api.py", 9, "SEC001"),
+        ("src/nexus_backend_api.py", 13, "CFG004"),
+    ]
+    .iter()
+    .map(|(p, l, r)| (p.to_string(), *l, r.to_string()))
+    .collect();
+    assert_eq!(found, expected);
+}

@@ -218,68 +218,103 @@ fn line_after(source: &str, byte: usize) -> usize {
     }
 }
 
+/// Statements that can contain an import; expressions cannot, so the walk skips them.
+const STATEMENT_CONTAINERS: &[&str] = &[
+    "module",
+    "block",
+    "if_statement",
+    "elif_clause",
+    "else_clause",
+    "try_statement",
+    "except_clause",
+    "except_group_clause",
+    "finally_clause",
+    "with_statement",
+    "for_statement",
+    "while_statement",
+    "function_definition",
+    "class_definition",
+    "decorated_definition",
+    "match_statement",
+    "case_clause",
+];
+
 fn collect_imports(root: Node, source: &str, names: &mut Names) {
-    let mut stack = vec![root];
-    while let Some(node) = stack.pop() {
-        match node.kind() {
-            "import_statement" => {
-                let mut cursor = node.walk();
-                for child in node.children_by_field_name("name", &mut cursor) {
-                    match child.kind() {
-                        // `import os.path` binds `os`
-                        "dotted_name" => {
-                            let full = python::text(child, source);
-                            let first = full.split('.').next().unwrap_or(full);
-                            names.bind(first, first.to_string());
-                        }
-                        "aliased_import" => {
-                            if let (Some(name), Some(alias)) = (
-                                child.child_by_field_name("name"),
-                                child.child_by_field_name("alias"),
-                            ) {
-                                names.bind(
-                                    python::text(alias, source),
-                                    python::text(name, source).to_string(),
-                                );
-                            }
-                        }
-                        _ => {}
-                    }
+    let mut cursor = root.walk();
+    let mut descend = true;
+    loop {
+        let node = cursor.node();
+        if descend {
+            match node.kind() {
+                "import_statement" => bind_import(node, source, names),
+                "import_from_statement" => bind_import_from(node, source, names),
+                kind if STATEMENT_CONTAINERS.contains(&kind) && cursor.goto_first_child() => {
+                    continue
+                }
+                _ => {}
+            }
+        }
+        if cursor.goto_next_sibling() {
+            descend = true;
+            continue;
+        }
+        if !cursor.goto_parent() {
+            break;
+        }
+        descend = false;
+    }
+}
+
+fn bind_import(node: Node, source: &str, names: &mut Names) {
+    let mut cursor = node.walk();
+    for child in node.children_by_field_name("name", &mut cursor) {
+        match child.kind() {
+            // `import os.path` binds `os`
+            "dotted_name" => {
+                let full = python::text(child, source);
+                let first = full.split('.').next().unwrap_or(full);
+                names.bind(first, first.to_string());
+            }
+            "aliased_import" => {
+                if let (Some(name), Some(alias)) = (
+                    child.child_by_field_name("name"),
+                    child.child_by_field_name("alias"),
+                ) {
+                    names.bind(
+                        python::text(alias, source),
+                        python::text(name, source).to_string(),
+                    );
                 }
             }
-            "import_from_statement" => {
-                let Some(module) = node.child_by_field_name("module_name") else {
-                    continue;
-                };
-                let module = python::text(module, source).to_string();
-                let mut cursor = node.walk();
-                for child in node.children_by_field_name("name", &mut cursor) {
-                    match child.kind() {
-                        "dotted_name" => {
-                            let name = python::text(child, source);
-                            names.bind(name, format!("{module}.{name}"));
-                        }
-                        "aliased_import" => {
-                            if let (Some(name), Some(alias)) = (
-                                child.child_by_field_name("name"),
-                                child.child_by_field_name("alias"),
-                            ) {
-                                names.bind(
-                                    python::text(alias, source),
-                                    format!("{module}.{}", python::text(name, source)),
-                                );
-                            }
-                        }
-                        _ => {}
-                    }
+            _ => {}
+        }
+    }
+}
+
+fn bind_import_from(node: Node, source: &str, names: &mut Names) {
+    let Some(module) = node.child_by_field_name("module_name") else {
+        return;
+    };
+    let module = python::text(module, source).to_string();
+    let mut cursor = node.walk();
+    for child in node.children_by_field_name("name", &mut cursor) {
+        match child.kind() {
+            "dotted_name" => {
+                let name = python::text(child, source);
+                names.bind(name, format!("{module}.{name}"));
+            }
+            "aliased_import" => {
+                if let (Some(name), Some(alias)) = (
+                    child.child_by_field_name("name"),
+                    child.child_by_field_name("alias"),
+                ) {
+                    names.bind(
+                        python::text(alias, source),
+                        format!("{module}.{}", python::text(name, source)),
+                    );
                 }
             }
-            _ => {
-                let mut cursor = node.walk();
-                // Reverse so the stack pops children in source order (later imports win).
-                let children: Vec<Node> = node.named_children(&mut cursor).collect();
-                stack.extend(children.into_iter().rev());
-            }
+            _ => {}
         }
     }
 }

@@ -70,6 +70,9 @@ pub struct EnvRead {
     pub default_removal: Option<Range<usize>>,
     /// The code itself says the value is a secret (a pydantic `SecretStr` field).
     pub declared_secret: bool,
+    /// The value (after `bool()`/`str()`, string methods and a comparison) is stored in
+    /// `target` as is, not passed through some other function first.
+    pub direct: bool,
 }
 
 impl EnvRead {
@@ -319,6 +322,7 @@ fn visit_call(call: Node, source: &str, names: &Names, out: &mut Vec<EnvRead>) {
         environ_range,
         default_removal: removal,
         declared_secret: false,
+        direct: false,
     };
     describe_use(call, source, names, &mut read);
     out.push(read);
@@ -358,6 +362,7 @@ fn visit_environ_scheme(call: Node, source: &str, out: &mut Vec<EnvRead>) {
             environ_range: None,
             default_removal: None,
             declared_secret: false,
+            direct: true,
         });
     }
 }
@@ -400,6 +405,7 @@ fn visit_or(node: Node, source: &str, names: &Names) -> Option<EnvRead> {
         environ_range: None,
         default_removal: None,
         declared_secret: false,
+        direct: false,
     };
     describe_use(node, source, names, &mut read);
     Some(read)
@@ -435,6 +441,7 @@ fn visit_subscript(node: Node, source: &str, names: &Names) -> Option<EnvRead> {
         environ_range: Some(value.byte_range()),
         default_removal: None,
         declared_secret: false,
+        direct: false,
     };
     describe_use(node, source, names, &mut read);
     Some(read)
@@ -514,6 +521,7 @@ fn visit_settings_class(
             default_removal: Some(ty.end_byte()..right.end_byte()),
             // A SecretStr/SecretBytes annotation declares the field a secret whatever its name.
             declared_secret: annotation.contains("SecretStr") || annotation.contains("SecretBytes"),
+            direct: true,
         });
     }
 }
@@ -583,45 +591,54 @@ fn describe_use(read_node: Node, source: &str, _names: &Names, read: &mut EnvRea
             _ => break,
         }
     }
-    read.target = target_of(current, source).or(read.target.take());
+    if let Some((target, direct)) = target_of(current, source) {
+        read.target = Some(target);
+        read.direct = direct;
+    }
 }
 
-fn target_of(node: Node, source: &str) -> Option<String> {
+/// The name the value of `node` is stored under, and whether it is stored as is (`X = node`)
+/// rather than through other expressions (`X = parse(node)`).
+fn target_of(node: Node, source: &str) -> Option<(String, bool)> {
     let mut current = node;
+    let mut direct = true;
     while let Some(parent) = current.parent() {
-        match parent.kind() {
+        let found = match parent.kind() {
             "assignment" | "augmented_assignment" => {
                 if parent
                     .child_by_field_name("right")
                     .is_some_and(|r| r.id() == current.id())
                 {
-                    return parent
+                    parent
                         .child_by_field_name("left")
-                        .and_then(|l| name_of(l, source));
+                        .and_then(|l| name_of(l, source))
+                } else {
+                    None
                 }
-                return None;
             }
             "keyword_argument" => {
                 if parent
                     .child_by_field_name("value")
                     .is_some_and(|v| v.id() == current.id())
                 {
-                    return parent
+                    parent
                         .child_by_field_name("name")
-                        .map(|n| python::text(n, source).to_string());
+                        .map(|n| python::text(n, source).to_string())
+                } else {
+                    None
                 }
-                return None;
             }
             "pair" => {
                 if parent
                     .child_by_field_name("value")
                     .is_some_and(|v| v.id() == current.id())
                 {
-                    return parent
+                    parent
                         .child_by_field_name("key")
-                        .and_then(|k| python::string_value(k, source));
+                        .and_then(|k| python::string_value(k, source))
+                } else {
+                    None
                 }
-                return None;
             }
             "expression_statement"
             | "block"
@@ -631,8 +648,17 @@ fn target_of(node: Node, source: &str) -> Option<String> {
             | "lambda"
             | "return_statement"
             | "if_statement" => return None,
-            _ => current = parent,
-        }
+            "parenthesized_expression" => {
+                current = parent;
+                continue;
+            }
+            _ => {
+                direct = false;
+                current = parent;
+                continue;
+            }
+        };
+        return found.map(|name| (name, direct));
     }
     None
 }

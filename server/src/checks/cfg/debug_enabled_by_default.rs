@@ -28,7 +28,11 @@ impl Rule for DebugEnabledByDefault {
             return;
         }
         for read in &py.env_reads {
-            if concern(read) != Concern::Debug || read.api == EnvApi::EnvironSubscript {
+            // `DEBUG = parse_bool(os.getenv(...))`: the code parses the value itself.
+            if concern(read) != Concern::Debug
+                || read.api == EnvApi::EnvironSubscript
+                || !read.direct
+            {
                 continue;
             }
             let name = display_name(read);

@@ -15,9 +15,28 @@ use ropey::Rope;
 const SEED: &str = "\"\"\"Settings — ünïcode 😀.\"\"\"\r\nimport os\nfrom os import getenv as ge\n\nJWT_SECRET = os.getenv(\"JWT_SECRET\", \"dev\")\nDEBUG = os.getenv(\"DEBUG\", \"True\") == \"True\"\n\nclass Config:\n    token = ge(\"API_TOKEN\") or \"abc\"  # 😀 comment\n    def f(self):\n        return {\"PASSWORD\": os.environ.get(\"DB_PASSWORD\", \"pw\")}\n";
 
 const SNIPPETS: &[&str] = &[
-    "x", "😀", "é", "\n", "\r\n", "\r", "\"", "'", "(", ")", "os.getenv(\"SECRET_KEY\", \"x\")", " or \"d\"",
-    "ALLOWED_HOSTS = os.getenv(\"ALLOWED_HOSTS\", \"*\")\n", "    ", "#", "\"\"\"", ",", "", "def g():\n    pass\n",
-    "DEBUG = True\n", "𝔘", "\t",
+    "x",
+    "😀",
+    "é",
+    "\n",
+    "\r\n",
+    "\r",
+    "\"",
+    "'",
+    "(",
+    ")",
+    "os.getenv(\"SECRET_KEY\", \"x\")",
+    " or \"d\"",
+    "ALLOWED_HOSTS = os.getenv(\"ALLOWED_HOSTS\", \"*\")\n",
+    "    ",
+    "#",
+    "\"\"\"",
+    ",",
+    "",
+    "def g():\n    pass\n",
+    "DEBUG = True\n",
+    "𝔘",
+    "\t",
 ];
 
 #[derive(Clone, Debug)]
@@ -25,7 +44,13 @@ enum EditSpec {
     /// A range picked by fractions of the text, replaced by a snippet.
     Snapped { start: f64, len: f64, insert: usize },
     /// Raw positions, possibly out of range or inside a surrogate pair.
-    Raw { line: u32, character: u32, end_line: u32, end_character: u32, insert: usize },
+    Raw {
+        line: u32,
+        character: u32,
+        end_line: u32,
+        end_character: u32,
+        insert: usize,
+    },
 }
 
 fn edit_spec() -> impl Strategy<Value = EditSpec> {
@@ -45,7 +70,12 @@ fn lsp_range(text: &str, spec: &EditSpec) -> (LinePosition, LinePosition, &'stat
             let mut a = floor_char_boundary(text, (start * text.len() as f64) as usize);
             let mut b = floor_char_boundary(text, a + (len * text.len() as f64) as usize);
             // Editors never address the middle of a CRLF.
-            let inside_crlf = |i: usize| i > 0 && i < text.len() && text.as_bytes()[i - 1] == b'\r' && text.as_bytes()[i] == b'\n';
+            let inside_crlf = |i: usize| {
+                i > 0
+                    && i < text.len()
+                    && text.as_bytes()[i - 1] == b'\r'
+                    && text.as_bytes()[i] == b'\n'
+            };
             if inside_crlf(a) {
                 a -= 1;
             }
@@ -59,21 +89,44 @@ fn lsp_range(text: &str, spec: &EditSpec) -> (LinePosition, LinePosition, &'stat
                 SNIPPETS[*insert],
             )
         }
-        EditSpec::Raw { line, character, end_line, end_character, insert } => (
-            LinePosition { line: *line, character: *character },
-            LinePosition { line: *end_line, character: *end_character },
+        EditSpec::Raw {
+            line,
+            character,
+            end_line,
+            end_character,
+            insert,
+        } => (
+            LinePosition {
+                line: *line,
+                character: *character,
+            },
+            LinePosition {
+                line: *end_line,
+                character: *end_character,
+            },
             SNIPPETS[*insert],
         ),
     }
 }
 
-fn diagnostics_summary(text: &str, tree: Option<&tree_sitter::Tree>) -> Vec<(String, std::ops::Range<usize>, String)> {
+fn diagnostics_summary(
+    text: &str,
+    tree: Option<&tree_sitter::Tree>,
+) -> Vec<(String, std::ops::Range<usize>, String)> {
     let path = Path::new("proj/settings.py");
-    analyse(&Input { path, text, kind: FileKind::Python, tree }, &AllRules)
-        .diagnostics
-        .into_iter()
-        .map(|d| (d.rule.to_string(), d.range, d.message))
-        .collect()
+    analyse(
+        &Input {
+            path,
+            text,
+            kind: FileKind::Python,
+            tree,
+        },
+        &AllRules,
+    )
+    .diagnostics
+    .into_iter()
+    .map(|d| (d.rule.to_string(), d.range, d.message))
+    .collect()
 }
 
 proptest! {
@@ -121,9 +174,18 @@ proptest! {
 #[test]
 fn whole_text_replacement_resets_the_tree() {
     let mut doc = Document::new(SEED, FileKind::Python, 1);
-    doc.apply(&Change { range: None, text: "import os\nX = os.getenv(\"API_KEY\", \"k\")\n" }, PositionEncoding::Utf16);
+    doc.apply(
+        &Change {
+            range: None,
+            text: "import os\nX = os.getenv(\"API_KEY\", \"k\")\n",
+        },
+        PositionEncoding::Utf16,
+    );
     doc.reparse();
     let text = doc.text();
     assert_eq!(diagnostics_summary(&text, doc.tree.as_ref()).len(), 1);
-    assert_eq!(doc.tree.unwrap().root_node().to_sexp(), python::parse(&text, None).root_node().to_sexp());
+    assert_eq!(
+        doc.tree.unwrap().root_node().to_sexp(),
+        python::parse(&text, None).root_node().to_sexp()
+    );
 }

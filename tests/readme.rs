@@ -10,7 +10,10 @@ fn repo_file(name: &str) -> String {
 #[test]
 fn readme_rule_table_matches_the_catalog() {
     let readme = repo_file("README.md");
-    let start = readme.find("<!-- rules:start -->\n").expect("rules:start marker") + "<!-- rules:start -->\n".len();
+    let start = readme
+        .find("<!-- rules:start -->\n")
+        .expect("rules:start marker")
+        + "<!-- rules:start -->\n".len();
     let end = readme.find("<!-- rules:end -->").expect("rules:end marker");
     assert_eq!(
         &readme[start..end],
@@ -22,9 +25,18 @@ fn readme_rule_table_matches_the_catalog() {
 #[test]
 fn ci_runs_the_readme_test_command() {
     let readme = repo_file("README.md");
-    let after = &readme[readme.find("<!-- test-command -->").expect("test-command marker")..];
-    let command = after.lines().nth(2).expect("command line after the marker").trim();
+    let after = &readme[readme
+        .find("<!-- test-command -->")
+        .expect("test-command marker")..];
+    let command = after
+        .lines()
+        .nth(2)
+        .expect("command line after the marker")
+        .trim();
     assert!(command.starts_with("cargo test"), "{command}");
     let ci = repo_file(".ci/run");
-    assert!(ci.lines().any(|l| l.trim() == command), ".ci/run does not run `{command}`");
+    assert!(
+        ci.lines().any(|l| l.trim() == command),
+        ".ci/run does not run `{command}`"
+    );
 }

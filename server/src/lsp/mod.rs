@@ -131,6 +131,7 @@ fn spawn_jobs(state: Arc<Mutex<State>>, jobs: Vec<AnalysisJob>) {
     for job in jobs {
         let state = state.clone();
         tokio::task::spawn_blocking(move || {
+            let (uri, generation) = job.id();
             let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| job.run()));
             let next = {
                 let mut guard = lock(&state);
@@ -138,7 +139,9 @@ fn spawn_jobs(state: Arc<Mutex<State>>, jobs: Vec<AnalysisJob>) {
                     Ok(done) => guard.finish(done),
                     Err(_) => {
                         eprintln!("preflight: analysis failed unexpectedly; diagnostics for this document may be stale");
-                        Vec::new()
+                        // Without this the document would count as busy forever and never be
+                        // analysed again.
+                        guard.abandon(&uri, generation)
                     }
                 }
             };

@@ -28,8 +28,12 @@ struct Doc {
     document: Document,
     path: PathBuf,
     on_disk: bool,
+    /// Unique across the server's lifetime (not per document): a job started for a document that
+    /// was since closed, or replaced by a new didOpen, can never pass for a job of the current
+    /// one.
     generation: u64,
-    running: bool,
+    /// The generation of the analysis in flight for this document, if any.
+    running: Option<u64>,
     pending: bool,
     latest: Option<Latest>,
 }
@@ -49,6 +53,8 @@ pub struct State {
     pub editor_options: Options,
     configs: ConfigCache,
     docs: HashMap<Uri, Doc>,
+    /// The last generation handed out (see `Doc::generation`).
+    generations: u64,
     outgoing: UnboundedSender<Outgoing>,
     reported: HashSet<String>,
 }
@@ -80,6 +86,11 @@ pub struct Done {
 }
 
 impl AnalysisJob {
+    /// The document and generation this job analyses.
+    pub fn id(&self) -> (Uri, u64) {
+        (self.uri.clone(), self.generation)
+    }
+
     pub fn run(self) -> Done {
         let text = self.rope.to_string();
         let tree = self.document.parse(&text).or(self.tree);
@@ -143,9 +154,15 @@ impl State {
             editor_options: Options::default(),
             configs: ConfigCache::default(),
             docs: HashMap::new(),
+            generations: 0,
             outgoing,
             reported: HashSet::new(),
         }
+    }
+
+    fn next_generation(&mut self) -> u64 {
+        self.generations += 1;
+        self.generations
     }
 
     /// Tells the user once per distinct problem (a broken config is not repeated per keystroke).
@@ -217,7 +234,7 @@ impl State {
             let Some(doc) = self.docs.get_mut(uri) else {
                 return Vec::new();
             };
-            if doc.running {
+            if doc.running.is_some() {
                 doc.pending = true;
                 return Vec::new();
             }
@@ -239,7 +256,7 @@ impl State {
         match self.job_for(uri) {
             Some(job) => {
                 if let Some(doc) = self.docs.get_mut(uri) {
-                    doc.running = true;
+                    doc.running = Some(job.generation);
                 }
                 vec![job]
             }
@@ -258,15 +275,17 @@ impl State {
         let Some(kind) = FileKind::from_path_or_language(Some(&path), language_id) else {
             return Vec::new();
         };
-        let previous_generation = self.docs.get(&uri).map(|d| d.generation).unwrap_or(0);
+        // A fresh generation: results of an earlier life of this uri (closed, or reopened without
+        // a close) must not be taken for this text's.
+        let generation = self.next_generation();
         self.docs.insert(
             uri.clone(),
             Doc {
                 document: Document::new_unparsed(&text, kind, version),
                 path,
                 on_disk,
-                generation: previous_generation + 1,
-                running: false,
+                generation,
+                running: None,
                 pending: false,
                 latest: None,
             },
@@ -308,7 +327,8 @@ impl State {
             );
         }
         doc.document.version = params.text_document.version;
-        doc.generation += 1;
+        self.generations += 1;
+        doc.generation = self.generations;
         self.schedule(&uri)
     }
 
@@ -319,7 +339,12 @@ impl State {
         let Some(doc) = self.docs.get_mut(&done.uri) else {
             return Vec::new();
         };
-        doc.running = false;
+        if doc.running != Some(done.generation) {
+            // Started for an earlier life of this uri (closed and reopened since): its results
+            // describe another text, and this document's own analysis is still running.
+            return Vec::new();
+        }
+        doc.running = None;
         if done.generation == doc.generation {
             if done.tree.is_some() {
                 doc.document.tree = done.tree;
@@ -339,6 +364,23 @@ impl State {
         if doc.pending {
             doc.pending = false;
             return self.schedule(&done.uri);
+        }
+        Vec::new()
+    }
+
+    /// An analysis that panicked: the document is free for the next one. Its text is not
+    /// analysed again (it would fail again) unless edits arrived meanwhile.
+    pub fn abandon(&mut self, uri: &Uri, generation: u64) -> Vec<AnalysisJob> {
+        let Some(doc) = self.docs.get_mut(uri) else {
+            return Vec::new();
+        };
+        if doc.running != Some(generation) {
+            return Vec::new();
+        }
+        doc.running = None;
+        if doc.pending {
+            doc.pending = false;
+            return self.schedule(uri);
         }
         Vec::new()
     }
@@ -365,8 +407,9 @@ impl State {
         let uris: Vec<Uri> = self.docs.keys().cloned().collect();
         let mut jobs = Vec::new();
         for uri in uris {
+            let generation = self.next_generation();
             if let Some(doc) = self.docs.get_mut(&uri) {
-                doc.generation += 1;
+                doc.generation = generation;
             }
             jobs.extend(self.schedule(&uri));
         }

@@ -101,7 +101,17 @@ impl Document {
     /// An up-to-date parse of `text` (the current text) from the edited tree: incremental when
     /// there is one.
     pub fn parse(&self, text: &str) -> Option<Tree> {
-        (self.kind == FileKind::Python).then(|| python::parse(text, self.tree.as_ref()))
+        if self.kind != FileKind::Python {
+            return None;
+        }
+        let tree = python::parse(text, self.tree.as_ref());
+        // Tree-sitter's error recovery can differ between an incremental and a fresh parse of
+        // the same broken text. The editor must see exactly what `preflight check` sees, so a
+        // tree with syntax errors is redone from scratch (only while the file is broken).
+        if self.tree.is_some() && tree.root_node().has_error() {
+            return Some(python::parse(text, None));
+        }
+        Some(tree)
     }
 
     /// Reparses now and keeps the result.

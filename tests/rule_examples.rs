@@ -88,6 +88,13 @@ fn rule_examples() {
                         ));
                     }
                     for finding in &findings {
+                        let severity = example.severity.unwrap_or(meta.severity);
+                        if finding.severity != severity {
+                            failures.push(format!(
+                                "{label}: severity {:?}, expected {severity:?}",
+                                finding.severity
+                            ));
+                        }
                         if let Some(needle) = &example.message {
                             if !finding.message.contains(needle.as_str()) {
                                 failures.push(format!(

@@ -69,6 +69,16 @@ const DEV_STEMS: &[&str] = &[
     "testing",
     "ci",
     "conftest",
+    "pytest",
+];
+const TEST_DIRS: &[&str] = &[
+    "tests",
+    "test",
+    "testing",
+    "testutils",
+    "test_utils",
+    "fixtures",
+    "e2e",
 ];
 
 fn module_role_from_path(path: &Path) -> ModuleRole {
@@ -94,9 +104,7 @@ fn module_role_from_path(path: &Path) -> ModuleRole {
     let development = DEV_STEMS.contains(&stem.as_str())
         || stem_words.first().is_some_and(|w| DEV_STEMS.contains(w))
         || stem_words.last().is_some_and(|w| DEV_STEMS.contains(w))
-        || dirs
-            .iter()
-            .any(|d| d == "tests" || d == "test" || d == "testing");
+        || dirs.iter().any(|d| TEST_DIRS.contains(&d.as_str()));
     ModuleRole {
         settings,
         development,

@@ -46,6 +46,8 @@ pub struct Example {
     pub findings: Option<usize>,
     /// For bad examples: text the message must contain.
     pub message: Option<String>,
+    /// For bad examples: the severity the findings must have (default: the rule's).
+    pub severity: Option<Severity>,
 }
 
 #[derive(Debug, Deserialize)]

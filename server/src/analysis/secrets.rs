@@ -13,7 +13,6 @@ const SECRET_WORDS: &[&str] = &[
     "PASSWORD",
     "PASSWD",
     "PWD",
-    "PASS",
     "PASSPHRASE",
     "CREDENTIAL",
     "CREDENTIALS",
@@ -117,6 +116,58 @@ const DESCRIPTOR_WORDS: &[&str] = &[
     "FORGOT",
     "REDIRECT",
     "LOGIN",
+    "AUTH",
+    "CLAIMS",
+    "CLAIM",
+    "ALIAS",
+    "ROUTES",
+    "HINT",
+    "CONFIRMATION",
+    "EXCHANGE",
+    "COOKIE",
+    "THRESHOLD",
+    "DURATION",
+    "INTERVAL",
+    "BUDGET",
+    "RATE",
+    "COUNTER",
+    "TYPES",
+    "ENCODING",
+    "MODEL",
+    "ROLE",
+];
+
+/// Words that make a name a switch or a setting about secrets, wherever they stand:
+/// `ENABLE_PASSWORD_AUTH`, `HIDE_DEFAULT_CREDENTIALS_HINT`, `SEND_USER_API_KEY_ALIAS`.
+const FLAG_WORDS: &[&str] = &[
+    "ENABLE",
+    "ENABLED",
+    "DISABLE",
+    "DISABLED",
+    "HIDE",
+    "SHOW",
+    "INCLUDE",
+    "EXCLUDE",
+    "USE",
+    "ALLOW",
+    "REQUIRE",
+    "FORCE",
+    "SKIP",
+    "VERIFY",
+    "VALIDATE",
+    "VALIDATION",
+    "CHECK",
+    "SEND",
+    "FORWARD",
+    "IS",
+    "HAS",
+    "SHOULD",
+    "FIRST",
+    "LOG",
+    "DEBUG",
+    "SAVE",
+    "PERSIST",
+    "ROTATE",
 ];
 
 fn words(name: &str) -> Vec<String> {
@@ -150,6 +201,8 @@ pub fn is_secret_name(name: &str) -> bool {
     let mut last_secret = None;
     for (i, w) in words.iter().enumerate() {
         if SECRET_WORDS.contains(&w.as_str())
+            // `DB_PASS`, `SMTP_PASS`, but not `PASS_THROUGH_ROUTES`
+            || (w == "PASS" && i > 0 && i + 1 == words.len())
             || (w == "KEY" && i > 0 && SECRET_KEY_QUALIFIERS.contains(&words[i - 1].as_str()))
             || (w == "KEY" && i > 0 && words[i - 1] == "SECRET")
         {
@@ -159,6 +212,9 @@ pub fn is_secret_name(name: &str) -> bool {
     let Some(last_secret) = last_secret else {
         return false;
     };
+    if words.iter().any(|w| FLAG_WORDS.contains(&w.as_str())) {
+        return false;
+    }
     // A descriptor after the secret word names something about it (`JWT_ALGORITHM`,
     // `TOKEN_TTL`, `PRIVATE_KEY_PATH`); before it, it names whose secret it is
     // (`EMAIL_HOST_PASSWORD`).
@@ -250,6 +306,15 @@ fn token_patterns() -> &'static [TokenPattern] {
             p("a Mailgun API key", r"\bkey-[0-9a-f]{32}\b"),
         ]
     })
+}
+
+/// Values that configure behaviour rather than authenticate: booleans and numbers, as strings.
+pub fn is_switch_or_number(value: &str) -> bool {
+    let v = value.trim().to_ascii_lowercase();
+    matches!(
+        v.as_str(),
+        "true" | "false" | "yes" | "no" | "on" | "off" | "y" | "n" | "t" | "f" | "none" | "null"
+    ) || (!v.is_empty() && v.parse::<f64>().is_ok())
 }
 
 /// A value in a known credential format, whatever it is called.
@@ -403,6 +468,13 @@ mod tests {
             "CSRF_HEADER_NAME",
             "PASSWORD_HASHERS",
             "AWS_ACCESS_KEY_ID",
+            "ENABLE_PASSWORD_AUTH",
+            "LITELLM_BUILTIN_PASS_THROUGH_ROUTES_FIRST",
+            "CONTEXT_COMPACTION_TOKEN_THRESHOLD",
+            "SEND_USER_API_KEY_ALIAS",
+            "GENERIC_INCLUDE_TOKEN_CLAIMS",
+            "LITELLM_HIDE_DEFAULT_CREDENTIALS_HINT",
+            "DATABASE_ENABLE_IAM_TOKEN_AUTH",
             "passenger",
             "compass",
         ] {

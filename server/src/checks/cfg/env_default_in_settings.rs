@@ -43,7 +43,7 @@ impl Rule for EnvDefaultInSettings {
             let default = read
                 .default
                 .as_ref()
-                .map(|d| file.text[d.range.clone()].to_string())
+                .map(|d| short(&file.text[d.range.clone()]))
                 .unwrap_or_default();
             let message = format!(
                 "`{}` falls back to {default} when unset; if the deployment must provide it, read it fail-fast",
@@ -54,5 +54,15 @@ impl Rule for EnvDefaultInSettings {
                     .with_fix(fail_fast_fix(read, py, file.text)),
             );
         }
+    }
+}
+
+/// The default as written, shortened to one line for the message.
+fn short(source: &str) -> String {
+    let first = source.lines().next().unwrap_or("");
+    if first.len() < source.len() || first.chars().count() > 40 {
+        format!("{}…", first.chars().take(40).collect::<String>())
+    } else {
+        first.to_string()
     }
 }

@@ -27,6 +27,11 @@ impl Rule for SecretEnvDefault {
             if value.is_empty() || concern(read) != Concern::Secret {
                 continue;
             }
+            // `ENABLE_X = os.getenv(..., "false") == "true"` is a switch, not a secret.
+            if read.comparison.is_some() || read.parsed_bool || secrets::is_switch_or_number(value)
+            {
+                continue;
+            }
             let name = display_name(read);
             let what = if let Some(token) = secrets::known_token(value) {
                 format!(" (the fallback is {token})")

@@ -128,6 +128,22 @@ impl Names {
         self.bound.get(local).map(String::as_str)
     }
 
+    /// Local names bound to one of `modules` or to something inside them.
+    pub fn locals_under(&self, modules: &[&str]) -> Vec<String> {
+        let mut found: Vec<String> = self
+            .bound
+            .iter()
+            .filter(|(_, q)| {
+                modules.iter().any(|m| {
+                    q.as_str() == *m || q.strip_prefix(m).is_some_and(|rest| rest.starts_with('.'))
+                })
+            })
+            .map(|(local, _)| local.clone())
+            .collect();
+        found.sort_unstable();
+        found
+    }
+
     /// The local name under which `qualified` is reachable (`os` for "os", `_os` after
     /// `import os as _os`).
     pub fn local_for(&self, qualified: &str) -> Option<&str> {
@@ -146,8 +162,8 @@ impl Names {
         match node.kind() {
             "identifier" => self.get(python::text(node, source)).map(str::to_string),
             "attribute" => {
-                let object = node.child_by_field_name("object")?;
-                let attr = node.child_by_field_name("attribute")?;
+                let object = node.child_by_field_id(python::fields().object)?;
+                let attr = node.child_by_field_id(python::fields().attribute)?;
                 Some(format!(
                     "{}.{}",
                     self.qualify(object, source)?,
@@ -156,7 +172,7 @@ impl Names {
             }
             "call" => Some(format!(
                 "{}()",
-                self.qualify(node.child_by_field_name("function")?, source)?
+                self.qualify(node.child_by_field_id(python::fields().function)?, source)?
             )),
             "parenthesized_expression" => self.qualify(node.named_child(0)?, source),
             _ => None,
@@ -178,35 +194,22 @@ pub struct PythonFile<'a> {
 
 impl<'a> PythonFile<'a> {
     pub fn new(tree: &'a Tree, source: &str) -> PythonFile<'a> {
-        let mut names = Names::default();
-        collect_imports(tree.root_node(), source, &mut names);
-        let env_reads = env_reads::collect(tree.root_node(), source, &mut names);
         let root = tree.root_node();
+        let ancestry = python::Ancestry::new(root);
+        let mut names = Names::default();
+        collect_imports(&ancestry, source, &mut names);
+        let env_reads = env_reads::collect(&ancestry, source, &mut names);
         let mut import_insertion = 0;
-        let mut defines_django_settings = false;
         let mut cursor = root.walk();
-        let mut still_header = true;
         for (i, stmt) in root.named_children(&mut cursor).enumerate() {
             let is_docstring = i == 0
                 && stmt.kind() == "expression_statement"
                 && stmt.named_child(0).is_some_and(|n| n.kind() == "string");
-            let is_future = stmt.kind() == "future_import_statement";
-            if still_header && (is_docstring || is_future || stmt.kind() == "comment") {
-                if stmt.kind() != "comment" {
-                    import_insertion = line_after(source, stmt.end_byte());
-                }
-            } else {
-                still_header = false;
-            }
-            if stmt.kind() == "expression_statement" {
-                if let Some(assign) = stmt.named_child(0).filter(|n| n.kind() == "assignment") {
-                    if let Some(left) = assign.child_by_field_name("left") {
-                        let name = python::text(left, source);
-                        if matches!(name, "INSTALLED_APPS" | "ROOT_URLCONF" | "MIDDLEWARE") {
-                            defines_django_settings = true;
-                        }
-                    }
-                }
+            match stmt.kind() {
+                _ if is_docstring => import_insertion = line_after(source, stmt.end_byte()),
+                "future_import_statement" => import_insertion = line_after(source, stmt.end_byte()),
+                "comment" => {}
+                _ => break,
             }
         }
         PythonFile {
@@ -214,9 +217,23 @@ impl<'a> PythonFile<'a> {
             names,
             env_reads,
             import_insertion,
-            defines_django_settings,
+            defines_django_settings: defines_django_settings(source),
         }
     }
+}
+
+/// Django settings are plain top-level assignments of well-known names (at column 0).
+fn defines_django_settings(source: &str) -> bool {
+    ["INSTALLED_APPS", "ROOT_URLCONF", "MIDDLEWARE"]
+        .iter()
+        .any(|name| {
+            source.match_indices(name).any(|(at, _)| {
+                let at_line_start = at == 0 || matches!(source.as_bytes()[at - 1], b'\n' | b'\r');
+                let rest = source[at + name.len()..].trim_start_matches([' ', '\t']);
+                at_line_start
+                    && (rest.starts_with('=') && !rest.starts_with("==") || rest.starts_with(':'))
+            })
+        })
 }
 
 fn line_after(source: &str, byte: usize) -> usize {
@@ -226,56 +243,34 @@ fn line_after(source: &str, byte: usize) -> usize {
     }
 }
 
-/// Statements that can contain an import; expressions cannot, so the walk skips them.
-const STATEMENT_CONTAINERS: &[&str] = &[
-    "module",
-    "block",
-    "if_statement",
-    "elif_clause",
-    "else_clause",
-    "try_statement",
-    "except_clause",
-    "except_group_clause",
-    "finally_clause",
-    "with_statement",
-    "for_statement",
-    "while_statement",
-    "function_definition",
-    "class_definition",
-    "decorated_definition",
-    "match_statement",
-    "case_clause",
-];
-
-fn collect_imports(root: Node, source: &str, names: &mut Names) {
-    let mut cursor = root.walk();
-    let mut descend = true;
-    loop {
-        let node = cursor.node();
-        if descend {
-            match node.kind() {
-                "import_statement" => bind_import(node, source, names),
-                "import_from_statement" => bind_import_from(node, source, names),
-                kind if STATEMENT_CONTAINERS.contains(&kind) && cursor.goto_first_child() => {
-                    continue
-                }
-                _ => {}
-            }
-        }
-        if cursor.goto_next_sibling() {
-            descend = true;
+/// Binds every import of the module. Like the environment-read search, it starts from the text:
+/// each `import` keyword leads to its statement, so the walk costs nothing in modules without
+/// imports deep in the tree.
+fn collect_imports(ancestry: &python::Ancestry, source: &str, names: &mut Names) {
+    for (at, _) in source.match_indices("import") {
+        let Some(keyword) = ancestry.node_at(at, at + "import".len()) else {
             continue;
+        };
+        if keyword.kind() != "import" {
+            continue; // inside a string, a comment or a longer name
         }
-        if !cursor.goto_parent() {
-            break;
+        let Some(statement) = ancestry.parent(keyword) else {
+            continue;
+        };
+        match statement.kind() {
+            "import_statement" => bind_import(statement, source, names),
+            "import_from_statement" => bind_import_from(statement, source, names),
+            _ => {}
         }
-        descend = false;
     }
 }
 
 fn bind_import(node: Node, source: &str, names: &mut Names) {
     let mut cursor = node.walk();
-    for child in node.children_by_field_name("name", &mut cursor) {
+    for child in node.children_by_field_id(
+        std::num::NonZeroU16::new(python::fields().name).expect("field ids are not zero"),
+        &mut cursor,
+    ) {
         match child.kind() {
             // `import os.path` binds `os`
             "dotted_name" => {
@@ -285,8 +280,8 @@ fn bind_import(node: Node, source: &str, names: &mut Names) {
             }
             "aliased_import" => {
                 if let (Some(name), Some(alias)) = (
-                    child.child_by_field_name("name"),
-                    child.child_by_field_name("alias"),
+                    child.child_by_field_id(python::fields().name),
+                    child.child_by_field_id(python::fields().alias),
                 ) {
                     names.bind(
                         python::text(alias, source),
@@ -300,12 +295,15 @@ fn bind_import(node: Node, source: &str, names: &mut Names) {
 }
 
 fn bind_import_from(node: Node, source: &str, names: &mut Names) {
-    let Some(module) = node.child_by_field_name("module_name") else {
+    let Some(module) = node.child_by_field_id(python::fields().module_name) else {
         return;
     };
     let module = python::text(module, source).to_string();
     let mut cursor = node.walk();
-    for child in node.children_by_field_name("name", &mut cursor) {
+    for child in node.children_by_field_id(
+        std::num::NonZeroU16::new(python::fields().name).expect("field ids are not zero"),
+        &mut cursor,
+    ) {
         match child.kind() {
             "dotted_name" => {
                 let name = python::text(child, source);
@@ -313,8 +311,8 @@ fn bind_import_from(node: Node, source: &str, names: &mut Names) {
             }
             "aliased_import" => {
                 if let (Some(name), Some(alias)) = (
-                    child.child_by_field_name("name"),
-                    child.child_by_field_name("alias"),
+                    child.child_by_field_id(python::fields().name),
+                    child.child_by_field_id(python::fields().alias),
                 ) {
                     names.bind(
                         python::text(alias, source),

@@ -8,6 +8,7 @@ use std::ops::Range;
 
 use tree_sitter::Node;
 
+use super::concern::{self, Concern};
 use super::context::{Names, PythonFile};
 use super::{Applicability, Edit, Fix};
 use crate::syntax::python::{self, Literal};
@@ -73,6 +74,8 @@ pub struct EnvRead {
     /// The value (after `bool()`/`str()`, string methods and a comparison) is stored in
     /// `target` as is, not passed through some other function first.
     pub direct: bool,
+    /// What the read configures (set once all reads of the file are known).
+    pub concern: Concern,
 }
 
 impl EnvRead {
@@ -114,70 +117,165 @@ const DJANGO_ENVIRON_METHODS: &[&str] = &[
     "channels_url",
 ];
 
-pub fn collect(root: Node, source: &str, names: &mut Names) -> Vec<EnvRead> {
+/// Words without which a module cannot read the environment through an API the engine knows:
+/// each reader is reached through an import of `os`, django-environ, decouple or pydantic.
+const READER_WORDS: &[&str] = &["getenv", "environ", "decouple", "pydantic"];
+
+/// Modules whose names lead to environment reads.
+const READER_MODULES: &[&str] = &["os", "environ", "decouple", "pydantic", "pydantic_settings"];
+
+/// A cheap textual test: can `source` contain an environment read at all?
+pub fn may_read_env(source: &str) -> bool {
+    READER_WORDS.iter().any(|w| source.contains(w))
+}
+
+/// Byte offsets where `word` stands as a whole identifier-like word.
+fn word_occurrences<'s>(source: &'s str, word: &'s str) -> impl Iterator<Item = usize> + 's {
+    let is_ident = |c: char| c.is_alphanumeric() || c == '_';
+    source
+        .match_indices(word)
+        .map(|(at, _)| at)
+        .filter(move |&at| {
+            let before = source[..at].chars().next_back();
+            let after = source[at + word.len()..].chars().next();
+            !before.is_some_and(is_ident) && !after.is_some_and(is_ident)
+        })
+}
+
+/// Finds the reads. Rather than visiting every node of the tree (most of a module has nothing
+/// to do with the environment), it searches the text for the local names that lead to a reader
+/// (`os`, an alias, `getenv`, `env = environ.Env()`, a settings class) and looks only at the
+/// expressions around those identifiers: the cost follows the number of reads, not the size of
+/// the file, which keeps per-keystroke analysis of large modules cheap.
+pub fn collect<'t>(
+    ancestry: &python::Ancestry<'t>,
+    source: &str,
+    names: &mut Names,
+) -> Vec<EnvRead> {
     let mut out = Vec::new();
-    let mut consumed: HashSet<usize> = HashSet::new();
+    let mut visited: HashSet<usize> = HashSet::new();
     let mut settings_classes: HashSet<String> = HashSet::new();
-    let mut cursor = root.walk();
-    let mut descend = true;
-    loop {
-        let node = cursor.node();
-        if descend {
-            match node.kind() {
-                "assignment" => bind_instances(node, source, names),
-                "call" if !consumed.contains(&node.start_byte()) => {
-                    visit_call(node, source, names, &mut out);
+    let mut searched: HashSet<String> = HashSet::new();
+    let mut queue: Vec<String> = names.locals_under(READER_MODULES);
+    while let Some(name) = queue.pop() {
+        if !searched.insert(name.clone()) {
+            continue;
+        }
+        let occurrences: Vec<usize> = word_occurrences(source, &name).collect();
+        for at in occurrences {
+            let Some(identifier) = ancestry.node_at(at, at + name.len()) else {
+                continue;
+            };
+            if identifier.kind() != "identifier" || identifier.byte_range() != (at..at + name.len())
+            {
+                continue; // in a string, a comment, or part of a longer name
+            }
+            // `os` -> `os.environ` -> `os.environ.get`: the expression the name starts.
+            let mut expr = identifier;
+            while let Some(parent) = ancestry.parent(expr) {
+                if parent.kind() == "attribute"
+                    && parent
+                        .child_by_field_id(python::fields().object)
+                        .is_some_and(|o| o.id() == expr.id())
+                {
+                    expr = parent;
+                } else {
+                    break;
                 }
-                "boolean_operator" => {
-                    if let Some(read) = visit_or(node, source, names) {
-                        if let Some(left) = node.child_by_field_name("left") {
-                            consumed.insert(left.start_byte());
+            }
+            let Some(parent) = ancestry.parent(expr) else {
+                continue;
+            };
+            match parent.kind() {
+                "call"
+                    if parent
+                        .child_by_field_id(python::fields().function)
+                        .is_some_and(|f| f.id() == expr.id()) =>
+                {
+                    if !visited.insert(parent.id()) {
+                        continue;
+                    }
+                    if let Some(bound) = bind_instances(parent, source, names, ancestry) {
+                        queue.push(bound);
+                    }
+                    let or_read = parent
+                        .parent()
+                        .filter(|p| {
+                            p.kind() == "boolean_operator"
+                                && p.child_by_field_id(python::fields().left)
+                                    .is_some_and(|l| l.id() == parent.id())
+                        })
+                        .and_then(|p| visit_or(p, source, names, ancestry));
+                    match or_read {
+                        Some(read) => out.push(read),
+                        None => visit_call(parent, source, names, ancestry, &mut out),
+                    }
+                }
+                "subscript"
+                    if parent
+                        .child_by_field_id(python::fields().value)
+                        .is_some_and(|v| v.id() == expr.id()) =>
+                {
+                    let read = visited
+                        .insert(parent.id())
+                        .then(|| visit_subscript(parent, source, names, ancestry))
+                        .flatten();
+                    out.extend(read);
+                }
+                "argument_list" => {
+                    let class = ancestry.parent(parent).filter(|c| {
+                        c.kind() == "class_definition"
+                            && c.child_by_field_id(python::fields().superclasses)
+                                .is_some_and(|s| s.id() == parent.id())
+                    });
+                    if let Some(class) = class {
+                        if visited.insert(class.id()) {
+                            if let Some(class_name) = visit_settings_class(
+                                class,
+                                source,
+                                names,
+                                &mut settings_classes,
+                                &mut out,
+                            ) {
+                                // Subclasses name it: search for them too.
+                                queue.push(class_name);
+                            }
                         }
-                        out.push(read);
                     }
-                }
-                "subscript" => {
-                    if let Some(read) = visit_subscript(node, source, names) {
-                        out.push(read);
-                    }
-                }
-                "class_definition" => {
-                    visit_settings_class(node, source, names, &mut settings_classes, &mut out)
                 }
                 _ => {}
             }
-            if cursor.goto_first_child() {
-                continue;
-            }
         }
-        if cursor.goto_next_sibling() {
-            descend = true;
-            continue;
-        }
-        if !cursor.goto_parent() {
-            break;
-        }
-        descend = false;
+    }
+    out.sort_by_key(|r| (r.range.start, r.range.end));
+    for read in &mut out {
+        read.concern = concern::classify(read);
     }
     out
 }
 
-/// `env = environ.Env(...)`, `config = AutoConfig(...)`: the instance is a reader too.
-fn bind_instances(assign: Node, source: &str, names: &mut Names) {
-    let (Some(left), Some(right)) = (
-        assign.child_by_field_name("left"),
-        assign.child_by_field_name("right"),
-    ) else {
-        return;
-    };
-    if left.kind() != "identifier" || right.kind() != "call" {
-        return;
+/// `env = environ.Env(...)`, `config = AutoConfig(...)`: the instance is a reader too. Returns the
+/// name it is bound to.
+fn bind_instances<'t>(
+    call: Node<'t>,
+    source: &str,
+    names: &mut Names,
+    ancestry: &python::Ancestry<'t>,
+) -> Option<String> {
+    let assign = ancestry.parent(call).filter(|p| p.kind() == "assignment")?;
+    if assign.child_by_field_id(python::fields().right)?.id() != call.id() {
+        return None;
     }
-    if let Some(q) = names.qualify(right, source) {
-        if q.starts_with("environ.") || q.starts_with("decouple.") {
-            names.bind(python::text(left, source), q);
-        }
+    let left = assign
+        .child_by_field_id(python::fields().left)
+        .filter(|l| l.kind() == "identifier")?;
+    let q = names.qualify(call, source)?;
+    if q.starts_with("environ.") || q.starts_with("decouple.") {
+        let local = python::text(left, source).to_string();
+        names.bind(&local, q);
+        return Some(local);
     }
+    None
 }
 
 struct Args<'t> {
@@ -187,7 +285,7 @@ struct Args<'t> {
 }
 
 fn arguments<'t>(call: Node<'t>, source: &str) -> Option<Args<'t>> {
-    let list = call.child_by_field_name("arguments")?;
+    let list = call.child_by_field_id(python::fields().arguments)?;
     if list.kind() != "argument_list" {
         return None;
     }
@@ -201,8 +299,8 @@ fn arguments<'t>(call: Node<'t>, source: &str) -> Option<Args<'t>> {
         match child.kind() {
             "comment" => continue,
             "keyword_argument" => {
-                let name = child.child_by_field_name("name")?;
-                let value = child.child_by_field_name("value")?;
+                let name = child.child_by_field_id(python::fields().name)?;
+                let value = child.child_by_field_id(python::fields().value)?;
                 args.keywords
                     .push((python::text(name, source).to_string(), value, child));
             }
@@ -230,8 +328,14 @@ impl<'t> Args<'t> {
     }
 }
 
-fn visit_call(call: Node, source: &str, names: &Names, out: &mut Vec<EnvRead>) {
-    let Some(function) = call.child_by_field_name("function") else {
+fn visit_call<'t>(
+    call: Node<'t>,
+    source: &str,
+    names: &Names,
+    ancestry: &python::Ancestry<'t>,
+    out: &mut Vec<EnvRead>,
+) {
+    let Some(function) = call.child_by_field_id(python::fields().function) else {
         return;
     };
     let Some(callee) = names.qualify(function, source) else {
@@ -301,7 +405,7 @@ fn visit_call(call: Node, source: &str, names: &Names, out: &mut Vec<EnvRead>) {
             .is_some_and(|(v, _)| python::text(v, source) == "bool");
     let environ_range = match api {
         EnvApi::EnvironGet | EnvApi::EnvironSetdefault => function
-            .child_by_field_name("object")
+            .child_by_field_id(python::fields().object)
             .map(|o| o.byte_range()),
         _ => None,
     };
@@ -323,8 +427,9 @@ fn visit_call(call: Node, source: &str, names: &Names, out: &mut Vec<EnvRead>) {
         default_removal: removal,
         declared_secret: false,
         direct: false,
+        concern: Concern::Other,
     };
-    describe_use(call, source, names, &mut read);
+    describe_use(call, source, ancestry, &mut read);
     out.push(read);
 }
 
@@ -348,7 +453,9 @@ fn visit_environ_scheme(call: Node, source: &str, out: &mut Vec<EnvRead>) {
         out.push(EnvRead {
             api: EnvApi::DjangoEnvironScheme,
             key: Some(name.clone()),
-            key_range: whole.child_by_field_name("name").map(|n| n.byte_range()),
+            key_range: whole
+                .child_by_field_id(python::fields().name)
+                .map(|n| n.byte_range()),
             default: Some(EnvDefault {
                 value: python::literal(items[1], source),
                 range: items[1].byte_range(),
@@ -363,22 +470,28 @@ fn visit_environ_scheme(call: Node, source: &str, out: &mut Vec<EnvRead>) {
             default_removal: None,
             declared_secret: false,
             direct: true,
+            concern: Concern::Other,
         });
     }
 }
 
 /// `os.getenv(K) or D`, `os.environ.get(K) or D`
-fn visit_or(node: Node, source: &str, names: &Names) -> Option<EnvRead> {
-    let operator = node.child_by_field_name("operator")?;
+fn visit_or<'t>(
+    node: Node<'t>,
+    source: &str,
+    names: &Names,
+    ancestry: &python::Ancestry<'t>,
+) -> Option<EnvRead> {
+    let operator = node.child_by_field_id(python::fields().operator)?;
     if operator.kind() != "or" {
         return None;
     }
-    let left = node.child_by_field_name("left")?;
-    let right = node.child_by_field_name("right")?;
+    let left = node.child_by_field_id(python::fields().left)?;
+    let right = node.child_by_field_id(python::fields().right)?;
     if left.kind() != "call" {
         return None;
     }
-    let function = left.child_by_field_name("function")?;
+    let function = left.child_by_field_id(python::fields().function)?;
     let callee = names.qualify(function, source)?;
     if callee != "os.getenv" && callee != "os.environ.get" {
         return None;
@@ -406,27 +519,33 @@ fn visit_or(node: Node, source: &str, names: &Names) -> Option<EnvRead> {
         default_removal: None,
         declared_secret: false,
         direct: false,
+        concern: Concern::Other,
     };
-    describe_use(node, source, names, &mut read);
+    describe_use(node, source, ancestry, &mut read);
     Some(read)
 }
 
-fn visit_subscript(node: Node, source: &str, names: &Names) -> Option<EnvRead> {
-    let value = node.child_by_field_name("value")?;
+fn visit_subscript<'t>(
+    node: Node<'t>,
+    source: &str,
+    names: &Names,
+    ancestry: &python::Ancestry<'t>,
+) -> Option<EnvRead> {
+    let value = node.child_by_field_id(python::fields().value)?;
     if names.qualify(value, source)? != "os.environ" {
         return None;
     }
     // `os.environ["K"] = v` writes, it does not read.
-    if let Some(parent) = node.parent() {
+    if let Some(parent) = ancestry.parent(node) {
         if parent.kind() == "assignment"
             && parent
-                .child_by_field_name("left")
+                .child_by_field_id(python::fields().left)
                 .is_some_and(|l| l.id() == node.id())
         {
             return None;
         }
     }
-    let key = node.child_by_field_name("subscript")?;
+    let key = node.child_by_field_id(python::fields().subscript)?;
     let mut read = EnvRead {
         api: EnvApi::EnvironSubscript,
         key: python::string_value(key, source),
@@ -442,8 +561,9 @@ fn visit_subscript(node: Node, source: &str, names: &Names) -> Option<EnvRead> {
         default_removal: None,
         declared_secret: false,
         direct: false,
+        concern: Concern::Other,
     };
-    describe_use(node, source, names, &mut read);
+    describe_use(node, source, ancestry, &mut read);
     Some(read)
 }
 
@@ -455,9 +575,9 @@ fn visit_settings_class(
     names: &Names,
     settings_classes: &mut HashSet<String>,
     out: &mut Vec<EnvRead>,
-) {
+) -> Option<String> {
     let is_settings = class
-        .child_by_field_name("superclasses")
+        .child_by_field_id(python::fields().superclasses)
         .is_some_and(|bases| {
             let mut cursor = bases.walk();
             let found = bases.named_children(&mut cursor).any(|base| {
@@ -471,14 +591,11 @@ fn visit_settings_class(
             found
         });
     if !is_settings {
-        return;
+        return None;
     }
-    if let Some(name) = class.child_by_field_name("name") {
-        settings_classes.insert(python::text(name, source).to_string());
-    }
-    let Some(body) = class.child_by_field_name("body") else {
-        return;
-    };
+    let name = python::text(class.child_by_field_id(python::fields().name)?, source).to_string();
+    settings_classes.insert(name.clone());
+    let body = class.child_by_field_id(python::fields().body)?;
     let mut cursor = body.walk();
     for stmt in body.named_children(&mut cursor) {
         if stmt.kind() != "expression_statement" {
@@ -488,9 +605,9 @@ fn visit_settings_class(
             continue;
         };
         let (Some(left), Some(ty), Some(right)) = (
-            assign.child_by_field_name("left"),
-            assign.child_by_field_name("type"),
-            assign.child_by_field_name("right"),
+            assign.child_by_field_id(python::fields().left),
+            assign.child_by_field_id(python::fields().r#type),
+            assign.child_by_field_id(python::fields().right),
         ) else {
             continue;
         };
@@ -522,27 +639,34 @@ fn visit_settings_class(
             // A SecretStr/SecretBytes annotation declares the field a secret whatever its name.
             declared_secret: annotation.contains("SecretStr") || annotation.contains("SecretBytes"),
             direct: true,
+            concern: Concern::Other,
         });
     }
+    Some(name)
 }
 
 /// Where the read's value goes: the name it is stored under, a `bool(...)` around it, string
 /// methods and a comparison after it.
-fn describe_use(read_node: Node, source: &str, _names: &Names, read: &mut EnvRead) {
+fn describe_use<'t>(
+    read_node: Node<'t>,
+    source: &str,
+    ancestry: &python::Ancestry<'t>,
+    read: &mut EnvRead,
+) {
     // Walk outwards through `.lower()`-style calls, `bool(...)` and a comparison.
     let mut current = read_node;
-    while let Some(parent) = current.parent() {
+    while let Some(parent) = ancestry.parent(current) {
         match parent.kind() {
             "attribute"
                 if parent
-                    .child_by_field_name("object")
+                    .child_by_field_id(python::fields().object)
                     .is_some_and(|o| o.id() == current.id()) =>
             {
                 let method = parent
-                    .child_by_field_name("attribute")
+                    .child_by_field_id(python::fields().attribute)
                     .map(|a| python::text(a, source))
                     .unwrap_or("");
-                let call = parent.parent().filter(|c| c.kind() == "call");
+                let call = ancestry.parent(parent).filter(|c| c.kind() == "call");
                 match (method, call) {
                     ("lower" | "upper" | "strip" | "casefold" | "title", Some(call)) => {
                         read.transforms.push(method.to_string());
@@ -552,9 +676,9 @@ fn describe_use(read_node: Node, source: &str, _names: &Names, read: &mut EnvRea
                 }
             }
             "argument_list" => {
-                let call = parent.parent().filter(|c| c.kind() == "call");
+                let call = ancestry.parent(parent).filter(|c| c.kind() == "call");
                 let wrapper = call
-                    .and_then(|c| c.child_by_field_name("function"))
+                    .and_then(|c| c.child_by_field_id(python::fields().function))
                     .map(|f| python::text(f, source))
                     .filter(|_| parent.named_child_count() == 1);
                 match (wrapper, call) {
@@ -591,7 +715,7 @@ fn describe_use(read_node: Node, source: &str, _names: &Names, read: &mut EnvRea
             _ => break,
         }
     }
-    if let Some((target, direct)) = target_of(current, source) {
+    if let Some((target, direct)) = target_of(current, source, ancestry) {
         read.target = Some(target);
         read.direct = direct;
     }
@@ -599,18 +723,22 @@ fn describe_use(read_node: Node, source: &str, _names: &Names, read: &mut EnvRea
 
 /// The name the value of `node` is stored under, and whether it is stored as is (`X = node`)
 /// rather than through other expressions (`X = parse(node)`).
-fn target_of(node: Node, source: &str) -> Option<(String, bool)> {
+fn target_of<'t>(
+    node: Node<'t>,
+    source: &str,
+    ancestry: &python::Ancestry<'t>,
+) -> Option<(String, bool)> {
     let mut current = node;
     let mut direct = true;
-    while let Some(parent) = current.parent() {
+    while let Some(parent) = ancestry.parent(current) {
         let found = match parent.kind() {
             "assignment" | "augmented_assignment" => {
                 if parent
-                    .child_by_field_name("right")
+                    .child_by_field_id(python::fields().right)
                     .is_some_and(|r| r.id() == current.id())
                 {
                     parent
-                        .child_by_field_name("left")
+                        .child_by_field_id(python::fields().left)
                         .and_then(|l| name_of(l, source))
                 } else {
                     None
@@ -618,11 +746,11 @@ fn target_of(node: Node, source: &str) -> Option<(String, bool)> {
             }
             "keyword_argument" => {
                 if parent
-                    .child_by_field_name("value")
+                    .child_by_field_id(python::fields().value)
                     .is_some_and(|v| v.id() == current.id())
                 {
                     parent
-                        .child_by_field_name("name")
+                        .child_by_field_id(python::fields().name)
                         .map(|n| python::text(n, source).to_string())
                 } else {
                     None
@@ -630,11 +758,11 @@ fn target_of(node: Node, source: &str) -> Option<(String, bool)> {
             }
             "pair" => {
                 if parent
-                    .child_by_field_name("value")
+                    .child_by_field_id(python::fields().value)
                     .is_some_and(|v| v.id() == current.id())
                 {
                     parent
-                        .child_by_field_name("key")
+                        .child_by_field_id(python::fields().key)
                         .and_then(|k| python::string_value(k, source))
                 } else {
                     None
@@ -667,10 +795,10 @@ fn name_of(target: Node, source: &str) -> Option<String> {
     match target.kind() {
         "identifier" => Some(python::text(target, source).to_string()),
         "attribute" => target
-            .child_by_field_name("attribute")
+            .child_by_field_id(python::fields().attribute)
             .map(|a| python::text(a, source).to_string()),
         "subscript" => target
-            .child_by_field_name("subscript")
+            .child_by_field_id(python::fields().subscript)
             .and_then(|s| python::string_value(s, source)),
         _ => None,
     }

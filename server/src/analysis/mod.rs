@@ -1,6 +1,7 @@
 //! The engine: diagnostics, fixes, the rule registry and the one pure analysis function that the
 //! language server and the command line share.
 
+pub mod concern;
 pub mod context;
 pub mod env_reads;
 pub mod fix;
@@ -124,6 +125,11 @@ pub trait Rule: Send + Sync {
     fn id(&self) -> &'static str;
     fn applies_to(&self, kind: FileKind) -> bool;
     fn check(&self, file: &File, out: &mut Vec<Diagnostic>);
+    /// A cheap test on the raw text: `false` when the rule cannot find anything in it, so a file
+    /// no rule wants is not even parsed (most files of a project have no environment reads).
+    fn may_apply(&self, _text: &str) -> bool {
+        true
+    }
 }
 
 /// Which rules run and how their severities read, resolved for one file from the configuration.
@@ -164,6 +170,13 @@ pub fn analyse(input: &Input, filter: &dyn RuleFilter) -> Analysis {
     let owned_tree;
     let python_file;
     let dotenv_file;
+    if input.tree.is_none()
+        && !checks::all()
+            .iter()
+            .any(|r| r.applies_to(input.kind) && filter.enabled(r.id()) && r.may_apply(input.text))
+    {
+        return Analysis::default();
+    }
     let file = match input.kind {
         FileKind::Python => {
             let tree = match input.tree {

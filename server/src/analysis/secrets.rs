@@ -170,7 +170,9 @@ const FLAG_WORDS: &[&str] = &[
     "ROTATE",
 ];
 
-fn words(name: &str) -> Vec<String> {
+/// Upper-cased words of a name: `djangoDebug` -> DJANGO, DEBUG; `CORS_ALLOWED_ORIGINS` -> CORS,
+/// ALLOWED, ORIGINS.
+pub fn name_words(name: &str) -> Vec<String> {
     let mut out = Vec::new();
     let mut current = String::new();
     let mut prev_lower = false;
@@ -197,7 +199,11 @@ fn words(name: &str) -> Vec<String> {
 
 /// Is `name` (an env key, a setting, a field, a keyword argument) the name of a secret?
 pub fn is_secret_name(name: &str) -> bool {
-    let words = words(name);
+    is_secret_words(&name_words(name))
+}
+
+/// [`is_secret_name`] on a name already split with [`name_words`].
+pub fn is_secret_words(words: &[String]) -> bool {
     let mut last_secret = None;
     for (i, w) in words.iter().enumerate() {
         if SECRET_WORDS.contains(&w.as_str())

@@ -53,26 +53,6 @@ const SKIPPED_DIRS: &[&str] = &[
     ".ruff_cache",
 ];
 
-/// Words that every environment read the engine recognises puts in its file: the API itself
-/// (`getenv`, `environ`) or the import it comes from (`decouple`, `pydantic`). See
-/// `analysis::env_reads`: a new reader API there must add its word here.
-const ENV_API_WORDS: &[&str] = &["getenv", "environ", "decouple", "pydantic"];
-
-/// The Python rules. Each reports environment reads, so a file without any has no findings.
-const ENV_READ_RULES: &[&str] = &["CFG001", "CFG002", "CFG004", "CFG015", "SEC001"];
-
-/// A Python file that names no environment API cannot have a finding, so its parse (most of the
-/// cost of `check`; few files of a project read the environment) is skipped. A Python rule that
-/// is not in `ENV_READ_RULES` turns the shortcut off.
-fn cannot_have_findings(kind: FileKind, text: &str) -> bool {
-    kind == FileKind::Python
-        && crate::checks::all()
-            .iter()
-            .filter(|rule| rule.applies_to(FileKind::Python))
-            .all(|rule| ENV_READ_RULES.contains(&rule.id()))
-        && !ENV_API_WORDS.iter().any(|word| text.contains(word))
-}
-
 pub struct FileResult {
     pub path: PathBuf,
     /// The path as printed: relative to the current directory where possible.
@@ -266,15 +246,6 @@ fn check_file(
             ))
         }
     };
-    if cannot_have_findings(kind, &text) {
-        return Outcome::Checked(FileResult {
-            path: path.to_path_buf(),
-            display,
-            text,
-            diagnostics: Vec::new(),
-            fixed: 0,
-        });
-    }
     let filter = config.filter_for(path);
     let mut text = text;
     let mut fixed = 0;

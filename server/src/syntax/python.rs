@@ -54,6 +54,126 @@ pub fn error_count(tree: &Tree) -> usize {
     count
 }
 
+/// Field ids of the grammar, looked up once: `child_by_field_name` compares the name against
+/// every field of the language on each call.
+pub struct Fields {
+    pub alias: u16,
+    pub arguments: u16,
+    pub attribute: u16,
+    pub body: u16,
+    pub function: u16,
+    pub key: u16,
+    pub left: u16,
+    pub module_name: u16,
+    pub name: u16,
+    pub object: u16,
+    pub operator: u16,
+    pub right: u16,
+    pub subscript: u16,
+    pub superclasses: u16,
+    pub r#type: u16,
+    pub value: u16,
+    pub argument: u16,
+}
+
+pub fn fields() -> &'static Fields {
+    static FIELDS: std::sync::OnceLock<Fields> = std::sync::OnceLock::new();
+    FIELDS.get_or_init(|| {
+        let language: tree_sitter::Language = tree_sitter_python::LANGUAGE.into();
+        let id = |name: &str| {
+            language
+                .field_id_for_name(name)
+                .map(|f| f.get())
+                .unwrap_or_else(|| panic!("tree-sitter-python has a `{name}` field"))
+        };
+        Fields {
+            alias: id("alias"),
+            arguments: id("arguments"),
+            attribute: id("attribute"),
+            body: id("body"),
+            function: id("function"),
+            key: id("key"),
+            left: id("left"),
+            module_name: id("module_name"),
+            name: id("name"),
+            object: id("object"),
+            operator: id("operator"),
+            right: id("right"),
+            subscript: id("subscript"),
+            superclasses: id("superclasses"),
+            r#type: id("type"),
+            value: id("value"),
+            argument: id("argument"),
+        }
+    })
+}
+
+/// Parent links and fast lookups for a module. Tree-sitter nodes do not store their parent:
+/// `Node::parent` searches down from the root, scanning its children one by one, which costs
+/// thousands of steps in a module with thousands of top-level statements. Here a lookup finds
+/// the top-level statement by binary search, descends from it with a cursor, and remembers the
+/// path, so the parents of everything on the way are known afterwards.
+pub struct Ancestry<'t> {
+    root: Node<'t>,
+    statements: Vec<Node<'t>>,
+    parents: std::cell::RefCell<std::collections::HashMap<usize, Node<'t>>>,
+}
+
+impl<'t> Ancestry<'t> {
+    pub fn new(root: Node<'t>) -> Ancestry<'t> {
+        let mut cursor = root.walk();
+        let statements = root.children(&mut cursor).collect();
+        Ancestry {
+            root,
+            statements,
+            parents: Default::default(),
+        }
+    }
+
+    /// The top-level statement that contains `start..end`.
+    fn statement(&self, start: usize, end: usize) -> Option<Node<'t>> {
+        let after = self.statements.partition_point(|n| n.start_byte() <= start);
+        let statement = self.statements[after.checked_sub(1)?];
+        (end <= statement.end_byte()).then_some(statement)
+    }
+
+    /// The smallest node spanning `start..end`; its ancestors' parents are recorded on the way.
+    pub fn node_at(&self, start: usize, end: usize) -> Option<Node<'t>> {
+        let Some(statement) = self.statement(start, end) else {
+            return self.root.descendant_for_byte_range(start, end);
+        };
+        let mut parents = self.parents.borrow_mut();
+        let mut cursor = statement.walk();
+        loop {
+            let node = cursor.node();
+            if cursor.goto_first_child_for_byte(start).is_none() {
+                break;
+            }
+            let child = cursor.node();
+            if child.start_byte() > start || child.end_byte() < end {
+                cursor.goto_parent();
+                break;
+            }
+            parents.insert(child.id(), node);
+        }
+        Some(cursor.node())
+    }
+
+    pub fn parent(&self, node: Node<'t>) -> Option<Node<'t>> {
+        if node.id() == self.root.id() {
+            return None;
+        }
+        if let Some(parent) = self.parents.borrow().get(&node.id()) {
+            return Some(*parent);
+        }
+        match self.statement(node.start_byte(), node.end_byte()) {
+            Some(statement) if statement.id() == node.id() => Some(self.root),
+            // Not reached through `node_at`: ask tree-sitter.
+            _ => node.parent(),
+        }
+    }
+}
+
 pub fn text<'a>(node: Node, source: &'a str) -> &'a str {
     &source[node.byte_range()]
 }

@@ -2,7 +2,7 @@
 
 use crate::analysis::env_reads::fail_fast_fix;
 use crate::analysis::{Diagnostic, File, Rule};
-use crate::checks::{concern, default_entries, display_name, Concern};
+use crate::checks::{default_entries, display_name, Concern};
 use crate::syntax::FileKind;
 
 pub struct AllowedHostsWildcard;
@@ -16,6 +16,10 @@ impl Rule for AllowedHostsWildcard {
         kind == FileKind::Python
     }
 
+    fn may_apply(&self, text: &str) -> bool {
+        crate::analysis::env_reads::may_read_env(text)
+    }
+
     fn check(&self, file: &File, out: &mut Vec<Diagnostic>) {
         let Some(py) = file.python else { return };
         if file.module.development {
@@ -25,7 +29,7 @@ impl Rule for AllowedHostsWildcard {
             let Some(value) = read.default_value() else {
                 continue;
             };
-            if concern(read) != Concern::AllowedHosts
+            if read.concern != Concern::AllowedHosts
                 || !default_entries(value).iter().any(|e| e == "*")
             {
                 continue;

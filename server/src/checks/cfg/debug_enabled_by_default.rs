@@ -3,7 +3,7 @@
 
 use crate::analysis::env_reads::{EnvApi, EnvRead};
 use crate::analysis::{Applicability, Diagnostic, Edit, File, Fix, Rule};
-use crate::checks::{concern, display_name, Concern};
+use crate::checks::{display_name, Concern};
 use crate::syntax::python::Literal;
 use crate::syntax::FileKind;
 
@@ -22,6 +22,10 @@ impl Rule for DebugEnabledByDefault {
         kind == FileKind::Python
     }
 
+    fn may_apply(&self, text: &str) -> bool {
+        crate::analysis::env_reads::may_read_env(text)
+    }
+
     fn check(&self, file: &File, out: &mut Vec<Diagnostic>) {
         let Some(py) = file.python else { return };
         if file.module.development {
@@ -29,7 +33,7 @@ impl Rule for DebugEnabledByDefault {
         }
         for read in &py.env_reads {
             // `DEBUG = parse_bool(os.getenv(...))`: the code parses the value itself.
-            if concern(read) != Concern::Debug
+            if read.concern != Concern::Debug
                 || read.api == EnvApi::EnvironSubscript
                 || !read.direct
             {

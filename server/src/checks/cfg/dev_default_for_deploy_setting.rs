@@ -3,7 +3,7 @@
 
 use crate::analysis::env_reads::fail_fast_fix;
 use crate::analysis::{Diagnostic, File, Rule};
-use crate::checks::{concern, default_entries, display_name, is_local_address, Concern};
+use crate::checks::{default_entries, display_name, is_local_address, Concern};
 use crate::syntax::FileKind;
 
 pub struct DevDefaultForDeploySetting;
@@ -17,6 +17,10 @@ impl Rule for DevDefaultForDeploySetting {
         kind == FileKind::Python
     }
 
+    fn may_apply(&self, text: &str) -> bool {
+        crate::analysis::env_reads::may_read_env(text)
+    }
+
     fn check(&self, file: &File, out: &mut Vec<Diagnostic>) {
         let Some(py) = file.python else { return };
         if file.module.development {
@@ -26,7 +30,7 @@ impl Rule for DevDefaultForDeploySetting {
             let Some(value) = read.default_value() else {
                 continue;
             };
-            if concern(read) != Concern::CorsOrigins {
+            if read.concern != Concern::CorsOrigins {
                 continue;
             }
             let entries = default_entries(value);

@@ -5,7 +5,7 @@
 
 use crate::analysis::env_reads::{fail_fast_fix, EnvApi};
 use crate::analysis::{Diagnostic, File, Rule};
-use crate::checks::{concern, display_name, has_default, Concern};
+use crate::checks::{display_name, has_default, Concern};
 use crate::syntax::python::Literal;
 use crate::syntax::FileKind;
 
@@ -18,6 +18,10 @@ impl Rule for EnvDefaultInSettings {
 
     fn applies_to(&self, kind: FileKind) -> bool {
         kind == FileKind::Python
+    }
+
+    fn may_apply(&self, text: &str) -> bool {
+        crate::analysis::env_reads::may_read_env(text)
     }
 
     fn check(&self, file: &File, out: &mut Vec<Diagnostic>) {
@@ -35,8 +39,7 @@ impl Rule for EnvDefaultInSettings {
             {
                 continue;
             }
-            if matches!(read.default_value(), Some(Literal::None))
-                || concern(read) != Concern::Other
+            if matches!(read.default_value(), Some(Literal::None)) || read.concern != Concern::Other
             {
                 continue;
             }

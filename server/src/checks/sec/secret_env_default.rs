@@ -2,7 +2,7 @@
 
 use crate::analysis::env_reads::fail_fast_fix;
 use crate::analysis::{secrets, Diagnostic, File, Rule, Severity};
-use crate::checks::{concern, display_name, Concern};
+use crate::checks::{display_name, Concern};
 use crate::syntax::python::Literal;
 use crate::syntax::FileKind;
 
@@ -17,6 +17,10 @@ impl Rule for SecretEnvDefault {
         kind == FileKind::Python
     }
 
+    fn may_apply(&self, text: &str) -> bool {
+        crate::analysis::env_reads::may_read_env(text)
+    }
+
     fn check(&self, file: &File, out: &mut Vec<Diagnostic>) {
         let Some(py) = file.python else { return };
         for read in &py.env_reads {
@@ -24,7 +28,7 @@ impl Rule for SecretEnvDefault {
             let Some(Literal::Str(value)) = read.default_value() else {
                 continue;
             };
-            if value.is_empty() || concern(read) != Concern::Secret {
+            if value.is_empty() || read.concern != Concern::Secret {
                 continue;
             }
             // `ENABLE_X = os.getenv(..., "false") == "true"` is a switch, not a secret.

@@ -20,6 +20,9 @@
 //!
 //! Environment: `PREFLIGHT_BENCH_RUNS` (default 5) overrides the number of timed runs.
 
+#[path = "common/mod.rs"]
+mod common;
+use common::{proc_cpu_ticks, proc_status_kib, target_dir};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -230,15 +233,6 @@ fn main() {
 // ---------------------------------------------------------------------------------------------
 // Paths
 
-fn target_dir() -> PathBuf {
-    match std::env::var_os("CARGO_TARGET_DIR") {
-        Some(dir) => PathBuf::from(dir),
-        None => Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("..")
-            .join("target"),
-    }
-}
-
 // ---------------------------------------------------------------------------------------------
 // Running a tool
 
@@ -362,21 +356,6 @@ impl Tool {
 fn tail(stderr: &str) -> String {
     let lines: Vec<&str> = stderr.lines().collect();
     lines[lines.len().saturating_sub(5)..].join(" | ")
-}
-
-fn proc_status_kib(pid: u32, field: &str) -> Option<u64> {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    status.lines().find_map(|line| {
-        let rest = line.strip_prefix(field)?.strip_prefix(':')?;
-        rest.split_whitespace().next()?.parse().ok()
-    })
-}
-
-fn proc_cpu_ticks(pid: u32) -> Option<u64> {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    let rest = &stat[stat.rfind(')')? + 2..];
-    let fields: Vec<&str> = rest.split_whitespace().collect();
-    Some(fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?)
 }
 
 /// Both tools print a JSON array with one element per finding.

@@ -19,6 +19,9 @@
 //! Environment: `PREFLIGHT_BENCH_EDITS` (default 1000) overrides the number of measured edits,
 //! `PREFLIGHT_BENCH_LINES` (default 3600, at least 200) the size of the module.
 
+#[path = "common/mod.rs"]
+mod common;
+use common::{proc_cpu_ticks, proc_status_kib, target_dir};
 use std::collections::VecDeque;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::path::{Path, PathBuf};
@@ -156,15 +159,6 @@ fn main() {
 
 // ---------------------------------------------------------------------------------------------
 // Paths
-
-fn target_dir() -> PathBuf {
-    match std::env::var_os("CARGO_TARGET_DIR") {
-        Some(dir) => PathBuf::from(dir),
-        None => Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("..")
-            .join("target"),
-    }
-}
 
 // ---------------------------------------------------------------------------------------------
 // The module and the edit script
@@ -593,24 +587,6 @@ impl Client {
             .map_or(0, Vec::len);
         (at, count)
     }
-}
-
-fn proc_status_kib(pid: u32, field: &str) -> Option<u64> {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    status.lines().find_map(|line| {
-        let rest = line.strip_prefix(field)?.strip_prefix(':')?;
-        rest.split_whitespace().next()?.parse().ok()
-    })
-}
-
-/// utime + stime of a process, in clock ticks.
-fn proc_cpu_ticks(pid: u32) -> Option<u64> {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    // The command name is in parentheses and may contain spaces; fields follow the last ')'.
-    let rest = &stat[stat.rfind(')')? + 2..];
-    let fields: Vec<&str> = rest.split_whitespace().collect();
-    // After the name: state is field 3, so utime (14) and stime (15) are at 11 and 12 here.
-    Some(fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?)
 }
 
 fn run_server(uri: &str, text: &str, edits: &[Edit], warmup: usize) -> ServerResult {

@@ -258,70 +258,46 @@ fn collect_imports(ancestry: &python::Ancestry, source: &str, names: &mut Names)
             continue;
         };
         match statement.kind() {
-            "import_statement" => bind_import(statement, source, names),
-            "import_from_statement" => bind_import_from(statement, source, names),
+            "import_statement" | "import_from_statement" => bind_import(statement, source, names),
             _ => {}
         }
     }
 }
 
-fn bind_import(node: Node, source: &str, names: &mut Names) {
-    let mut cursor = node.walk();
-    for child in node.children_by_field_id(
-        std::num::NonZeroU16::new(python::fields().name).expect("field ids are not zero"),
-        &mut cursor,
-    ) {
-        match child.kind() {
-            // `import os.path` binds `os`
-            "dotted_name" => {
-                let full = python::text(child, source);
-                let first = full.split('.').next().unwrap_or(full);
-                names.bind(first, first.to_string());
-            }
-            "aliased_import" => {
-                if let (Some(name), Some(alias)) = (
-                    child.child_by_field_id(python::fields().name),
-                    child.child_by_field_id(python::fields().alias),
-                ) {
-                    names.bind(
-                        python::text(alias, source),
-                        python::text(name, source).to_string(),
-                    );
-                }
-            }
-            _ => {}
-        }
-    }
-}
-
-fn bind_import_from(node: Node, source: &str, names: &mut Names) {
-    let Some(module) = node.child_by_field_id(python::fields().module_name) else {
-        return;
+/// `import os.path` binds `os`; `import os as _os` binds `_os` -> `os`; `from os import getenv as
+/// ge` binds `ge` -> `os.getenv`.
+fn bind_import(statement: Node, source: &str, names: &mut Names) {
+    let fields = python::fields();
+    let module = match statement.kind() {
+        "import_from_statement" => match statement.child_by_field_id(fields.module_name) {
+            Some(module) => Some(python::text(module, source)),
+            None => return,
+        },
+        _ => None,
     };
-    let module = python::text(module, source).to_string();
-    let mut cursor = node.walk();
-    for child in node.children_by_field_id(
-        std::num::NonZeroU16::new(python::fields().name).expect("field ids are not zero"),
-        &mut cursor,
-    ) {
-        match child.kind() {
-            "dotted_name" => {
-                let name = python::text(child, source);
-                names.bind(name, format!("{module}.{name}"));
+    let mut cursor = statement.walk();
+    for child in statement.children_by_field_id(fields.name_id(), &mut cursor) {
+        let (name, alias) = match child.kind() {
+            "dotted_name" => (child, None),
+            "aliased_import" => match child.child_by_field_id(fields.name) {
+                Some(name) => (name, child.child_by_field_id(fields.alias)),
+                None => continue,
+            },
+            _ => continue,
+        };
+        let name = python::text(name, source);
+        let (local, qualified) = match (module, alias) {
+            (Some(module), alias) => (
+                alias.map_or(name, |a| python::text(a, source)),
+                format!("{module}.{name}"),
+            ),
+            (None, Some(alias)) => (python::text(alias, source), name.to_string()),
+            (None, None) => {
+                let first = name.split('.').next().unwrap_or(name);
+                (first, first.to_string())
             }
-            "aliased_import" => {
-                if let (Some(name), Some(alias)) = (
-                    child.child_by_field_id(python::fields().name),
-                    child.child_by_field_id(python::fields().alias),
-                ) {
-                    names.bind(
-                        python::text(alias, source),
-                        format!("{module}.{}", python::text(name, source)),
-                    );
-                }
-            }
-            _ => {}
-        }
+        };
+        names.bind(local, qualified);
     }
 }
 

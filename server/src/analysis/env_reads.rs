@@ -79,6 +79,27 @@ pub struct EnvRead {
 }
 
 impl EnvRead {
+    /// A read of `api` spanning `range`, with nothing else known yet.
+    fn new(api: EnvApi, range: Range<usize>) -> EnvRead {
+        EnvRead {
+            api,
+            key: None,
+            key_range: None,
+            default: None,
+            range,
+            target: None,
+            parsed_bool: false,
+            bool_wrapper: None,
+            comparison: None,
+            transforms: Vec::new(),
+            environ_range: None,
+            default_removal: None,
+            declared_secret: false,
+            direct: false,
+            concern: Concern::Other,
+        }
+    }
+
     /// Names that describe what is read: the key and the target it is stored in.
     pub fn names(&self) -> impl Iterator<Item = &str> {
         self.key
@@ -410,24 +431,16 @@ fn visit_call<'t>(
         _ => None,
     };
     let mut read = EnvRead {
-        api,
         key: key_node.and_then(|k| python::string_value(k, source)),
         key_range: key_node.map(|k| k.byte_range()),
         default: default_node.map(|d| EnvDefault {
             value: python::literal(d, source),
             range: d.byte_range(),
         }),
-        range: call.byte_range(),
-        target: None,
         parsed_bool,
-        bool_wrapper: None,
-        comparison: None,
-        transforms: Vec::new(),
         environ_range,
         default_removal: removal,
-        declared_secret: false,
-        direct: false,
-        concern: Concern::Other,
+        ..EnvRead::new(api, call.byte_range())
     };
     describe_use(call, source, ancestry, &mut read);
     out.push(read);
@@ -451,7 +464,6 @@ fn visit_environ_scheme(call: Node, source: &str, out: &mut Vec<EnvRead>) {
             continue;
         }
         out.push(EnvRead {
-            api: EnvApi::DjangoEnvironScheme,
             key: Some(name.clone()),
             key_range: whole
                 .child_by_field_id(python::fields().name)
@@ -460,17 +472,9 @@ fn visit_environ_scheme(call: Node, source: &str, out: &mut Vec<EnvRead>) {
                 value: python::literal(items[1], source),
                 range: items[1].byte_range(),
             }),
-            range: whole.byte_range(),
-            target: None,
             parsed_bool: python::text(items[0], source) == "bool",
-            bool_wrapper: None,
-            comparison: None,
-            transforms: Vec::new(),
-            environ_range: None,
-            default_removal: None,
-            declared_secret: false,
             direct: true,
-            concern: Concern::Other,
+            ..EnvRead::new(EnvApi::DjangoEnvironScheme, whole.byte_range())
         });
     }
 }
@@ -502,24 +506,13 @@ fn visit_or<'t>(
     }
     let key = args.positional[0];
     let mut read = EnvRead {
-        api: EnvApi::GetenvOr,
         key: python::string_value(key, source),
         key_range: Some(key.byte_range()),
         default: Some(EnvDefault {
             value: python::literal(right, source),
             range: right.byte_range(),
         }),
-        range: node.byte_range(),
-        target: None,
-        parsed_bool: false,
-        bool_wrapper: None,
-        comparison: None,
-        transforms: Vec::new(),
-        environ_range: None,
-        default_removal: None,
-        declared_secret: false,
-        direct: false,
-        concern: Concern::Other,
+        ..EnvRead::new(EnvApi::GetenvOr, node.byte_range())
     };
     describe_use(node, source, ancestry, &mut read);
     Some(read)
@@ -547,21 +540,10 @@ fn visit_subscript<'t>(
     }
     let key = node.child_by_field_id(python::fields().subscript)?;
     let mut read = EnvRead {
-        api: EnvApi::EnvironSubscript,
         key: python::string_value(key, source),
         key_range: Some(key.byte_range()),
-        default: None,
-        range: node.byte_range(),
-        target: None,
-        parsed_bool: false,
-        bool_wrapper: None,
-        comparison: None,
-        transforms: Vec::new(),
         environ_range: Some(value.byte_range()),
-        default_removal: None,
-        declared_secret: false,
-        direct: false,
-        concern: Concern::Other,
+        ..EnvRead::new(EnvApi::EnvironSubscript, node.byte_range())
     };
     describe_use(node, source, ancestry, &mut read);
     Some(read)
@@ -621,25 +603,19 @@ fn visit_settings_class(
         let annotation = python::text(ty, source);
         let parsed_bool = annotation == "bool";
         out.push(EnvRead {
-            api: EnvApi::PydanticField,
             key: Some(field.to_string()),
             key_range: Some(left.byte_range()),
             default: Some(EnvDefault {
                 value: python::literal(right, source),
                 range: right.byte_range(),
             }),
-            range: assign.byte_range(),
             target: Some(field.to_string()),
             parsed_bool,
-            bool_wrapper: None,
-            comparison: None,
-            transforms: Vec::new(),
-            environ_range: None,
             default_removal: Some(ty.end_byte()..right.end_byte()),
             // A SecretStr/SecretBytes annotation declares the field a secret whatever its name.
             declared_secret: annotation.contains("SecretStr") || annotation.contains("SecretBytes"),
             direct: true,
-            concern: Concern::Other,
+            ..EnvRead::new(EnvApi::PydanticField, assign.byte_range())
         });
     }
     Some(name)

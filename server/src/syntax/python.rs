@@ -76,6 +76,13 @@ pub struct Fields {
     pub argument: u16,
 }
 
+impl Fields {
+    /// The `name` field as `children_by_field_id` takes it.
+    pub fn name_id(&self) -> std::num::NonZeroU16 {
+        std::num::NonZeroU16::new(self.name).expect("tree-sitter field ids start at 1")
+    }
+}
+
 pub fn fields() -> &'static Fields {
     static FIELDS: std::sync::OnceLock<Fields> = std::sync::OnceLock::new();
     FIELDS.get_or_init(|| {

@@ -55,7 +55,6 @@ pub fn to_lsp_diagnostic(
         code: Some(NumberOrString::String(d.rule.to_string())),
         source: Some("preflight".to_string()),
         message: d.message.clone(),
-        data: d.fix.as_ref().map(|f| serde_json::json!({"fix": f.title})),
         ..Default::default()
     }
 }

@@ -289,6 +289,18 @@ pub fn string_value(node: Node, source: &str) -> Option<String> {
     if node.kind() != "string" {
         return None;
     }
+    // Fast path for the common case, a plain quoted literal with no escapes: no child nodes to
+    // visit.
+    let raw = text(node, source);
+    for quote in ["\"\"\"", "'''", "\"", "'"] {
+        if raw.len() >= 2 * quote.len() && raw.starts_with(quote) && raw.ends_with(quote) {
+            let inner = &raw[quote.len()..raw.len() - quote.len()];
+            if !inner.contains(['\\', '"', '\'']) || quote.len() == 3 && !inner.contains('\\') {
+                return Some(inner.to_string());
+            }
+            break;
+        }
+    }
     let mut out = String::new();
     let mut raw = false;
     let mut cursor = node.walk();
@@ -393,6 +405,10 @@ mod tests {
         assert_eq!(eval("-1"), Some(Literal::Int(-1)));
         assert_eq!(eval("True"), Some(Literal::Bool(true)));
         assert_eq!(eval("x"), None);
+        assert_eq!(eval("'\"'"), Some(Literal::Str("\"".into())));
+        assert_eq!(eval("\"\"\"a\"b\"\"\""), Some(Literal::Str("a\"b".into())));
+        assert_eq!(eval("''"), Some(Literal::Str(String::new())));
+        assert_eq!(eval("'it\\'s'"), Some(Literal::Str("it's".into())));
     }
 
     #[test]

@@ -41,8 +41,13 @@ fn is_cors_origin_words(words: &[String]) -> bool {
 
 pub fn classify(read: &EnvRead) -> Concern {
     let default_str = read.default_value().and_then(Literal::as_str);
-    let secret_value = default_str
-        .is_some_and(|v| secrets::known_token(v).is_some() || secrets::url_password(v).is_some());
+    // The fallback itself can give the secret away: a known token format, a URL with a
+    // password, or a random-looking key.
+    let secret_value = default_str.is_some_and(|v| {
+        secrets::known_token(v).is_some()
+            || secrets::url_password(v).is_some()
+            || secrets::contains_key_material(v)
+    });
     // Each name is split once; the families are tried in order of precedence.
     let names: Vec<Vec<String>> = read.names().map(name_words).collect();
     if read.declared_secret || secret_value || names.iter().any(|w| secrets::is_secret_words(w)) {

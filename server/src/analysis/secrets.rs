@@ -373,6 +373,23 @@ pub fn is_placeholder(value: &str) -> bool {
     re.is_match(value.trim())
 }
 
+/// A value that holds key material whatever it is called: an unbroken run of at least 20 letters
+/// and digits mixing upper case, lower case and digits with high entropy, or 32 hex digits.
+/// Model names, versions, UUIDs, paths and patterns are broken into short runs and do not count.
+pub fn contains_key_material(value: &str) -> bool {
+    value
+        .split(|c: char| !c.is_ascii_alphanumeric())
+        .any(|run| {
+            let mixed = run.chars().any(|c| c.is_ascii_uppercase())
+                && run.chars().any(|c| c.is_ascii_lowercase())
+                && run.chars().any(|c| c.is_ascii_digit());
+            (run.len() >= 20 && mixed && entropy(run) >= 3.8)
+                || (run.len() >= 32
+                    && run.chars().all(|c| c.is_ascii_hexdigit())
+                    && entropy(run) >= 3.0)
+        })
+}
+
 /// Shannon entropy in bits per character.
 pub fn entropy(value: &str) -> f64 {
     let mut counts = [0usize; 256];
@@ -538,5 +555,18 @@ mod tests {
         assert!(looks_random("9f86d081884c7d659a2feaa0c55ad015a3bf4f1b"));
         assert!(!looks_random("django.core.mail.backends.smtp.EmailBackend"));
         assert!(!looks_random("hello-world-this-is"));
+        assert!(contains_key_material("q8Zr2L9xKf4Wm7Tn1Vb6Hc3Y"));
+        assert!(contains_key_material(
+            "django-insecure-9f86d081884c7d659a2feaa0c55ad015"
+        ));
+        for v in [
+            "sentence-transformers/all-MiniLM-L6-v2",
+            "gpt-4o-mini-realtime-preview-2024-12-17",
+            "550e8400-e29b-41d4-a716-446655440000",
+            "^(?=.*[a-z])(?=.*[A-Z])(?=.*\\d).{8,}$",
+            "audio-24khz-160kbitrate-mono-mp3",
+        ] {
+            assert!(!contains_key_material(v), "{v}");
+        }
     }
 }

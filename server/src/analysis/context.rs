@@ -190,6 +190,9 @@ pub struct PythonFile<'a> {
     pub import_insertion: usize,
     /// Top-level assignments define INSTALLED_APPS, ROOT_URLCONF or MIDDLEWARE.
     pub defines_django_settings: bool,
+    /// Fast node lookups and parent links (use it rather than `Node::parent`, which is slow in
+    /// large modules).
+    pub ancestry: python::Ancestry<'a>,
 }
 
 impl<'a> PythonFile<'a> {
@@ -218,6 +221,7 @@ impl<'a> PythonFile<'a> {
             env_reads,
             import_insertion,
             defines_django_settings: defines_django_settings(source),
+            ancestry,
         }
     }
 }

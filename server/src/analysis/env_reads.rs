@@ -138,20 +138,31 @@ const DJANGO_ENVIRON_METHODS: &[&str] = &[
     "channels_url",
 ];
 
-/// Words without which a module cannot read the environment through an API the engine knows:
-/// each reader is reached through an import of `os`, django-environ, decouple or pydantic.
-const READER_WORDS: &[&str] = &["getenv", "environ", "decouple", "pydantic"];
-
 /// Modules whose names lead to environment reads.
 const READER_MODULES: &[&str] = &["os", "environ", "decouple", "pydantic", "pydantic_settings"];
 
-/// A cheap textual test: can `source` contain an environment read at all?
+/// A cheap textual test: can `source` contain an environment read at all? Every reader is
+/// reached through `environ` (`os.environ`, `from os import environ`, django-environ), `getenv`,
+/// `decouple`, or a class deriving from `BaseSettings` — words, not parts of `environment`.
 pub fn may_read_env(source: &str) -> bool {
-    READER_WORDS.iter().any(|w| source.contains(w))
+    source.contains("getenv")
+        || source.contains("decouple")
+        || source.contains("BaseSettings")
+        || word_occurrences(source, "environ").next().is_some()
+}
+
+/// Does a line of `source` import `module` (`import requests`, `import os, requests as r`,
+/// `from requests.adapters import HTTPAdapter`)? A cheap test for rules about one library.
+pub fn imports_module(source: &str, module: &str) -> bool {
+    word_occurrences(source, module).any(|at| {
+        let line_start = source[..at].rfind(['\n', '\r']).map_or(0, |i| i + 1);
+        let line = source[line_start..at].trim_start();
+        line.starts_with("import ") || line.starts_with("from ")
+    })
 }
 
 /// Byte offsets where `word` stands as a whole identifier-like word.
-fn word_occurrences<'s>(source: &'s str, word: &'s str) -> impl Iterator<Item = usize> + 's {
+pub fn word_occurrences<'s>(source: &'s str, word: &'s str) -> impl Iterator<Item = usize> + 's {
     let is_ident = |c: char| c.is_alphanumeric() || c == '_';
     source
         .match_indices(word)

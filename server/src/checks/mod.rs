@@ -3,6 +3,7 @@
 
 pub mod cfg;
 pub mod env;
+pub mod net;
 pub mod sec;
 
 pub use crate::analysis::concern::Concern;
@@ -16,10 +17,15 @@ pub fn all() -> &'static [&'static dyn Rule] {
     &[
         &cfg::debug_enabled_by_default::DebugEnabledByDefault,
         &cfg::allowed_hosts_wildcard::AllowedHostsWildcard,
+        &cfg::insecure_cookie_flags::InsecureCookieFlags,
         &cfg::dev_default_for_deploy_setting::DevDefaultForDeploySetting,
+        &cfg::cors_overly_permissive::CorsOverlyPermissive,
         &cfg::localhost_in_production_env::LocalhostInProductionEnv,
+        &cfg::password_validators_disabled::PasswordValidatorsDisabled,
         &cfg::env_default_in_settings::EnvDefaultInSettings,
         &env::env_file_duplicate_key::EnvFileDuplicateKey,
+        &net::tls_verification_disabled::TlsVerificationDisabled,
+        &net::http_call_without_timeout::HttpCallWithoutTimeout,
         &sec::secret_env_default::SecretEnvDefault,
         &sec::env_file_secret::EnvFileSecret,
     ]

@@ -1,8 +1,11 @@
-//! CFG002 allowed-hosts-wildcard: ALLOWED_HOSTS read from the environment with `*` as fallback.
+//! CFG002 allowed-hosts-wildcard: ALLOWED_HOSTS read from the environment with `*` as fallback,
+//! or a literal `ALLOWED_HOSTS = ["*"]` / `ALLOWED_HOSTS += ["*"]` in a production settings module.
 
+use super::shared;
 use crate::analysis::env_reads::fail_fast_fix;
-use crate::analysis::{Diagnostic, File, Rule};
+use crate::analysis::{Applicability, Diagnostic, Edit, File, Fix, PythonFile, Rule};
 use crate::checks::{default_entries, display_name, Concern};
+use crate::syntax::python;
 use crate::syntax::FileKind;
 
 pub struct AllowedHostsWildcard;
@@ -18,6 +21,7 @@ impl Rule for AllowedHostsWildcard {
 
     fn may_apply(&self, text: &str) -> bool {
         crate::analysis::env_reads::may_read_env(text)
+            || shared::line_starts_with(text, "ALLOWED_HOSTS")
     }
 
     fn check(&self, file: &File, out: &mut Vec<Diagnostic>) {
@@ -43,5 +47,45 @@ impl Rule for AllowedHostsWildcard {
                     .with_fix(fail_fast_fix(read, py, file.text)),
             );
         }
+        if shared::production_settings(file) && file.text.contains("ALLOWED_HOSTS") {
+            literal_wildcard(self.id(), py, file.text, out);
+        }
+    }
+}
+
+/// Module-level `ALLOWED_HOSTS = ["*"]` (or a list holding `"*"`, or `+=`).
+fn literal_wildcard(id: &'static str, py: &PythonFile, source: &str, out: &mut Vec<Diagnostic>) {
+    let assignments = shared::module_assignments(py, source);
+    for (i, a) in assignments.iter().enumerate() {
+        if a.name != "ALLOWED_HOSTS" || !(a.operator == "=" || a.operator == "+=") {
+            continue;
+        }
+        let Some(value) = python::literal(a.value, source) else {
+            continue;
+        };
+        if !matches!(value, python::Literal::Seq(_)) || !value.strings().contains(&"*") {
+            continue;
+        }
+        if a.operator == "=" && shared::overridden_later(&assignments, i, source) {
+            continue;
+        }
+        let (environ, import) = shared::os_environ(py, source);
+        let mut edits: Vec<Edit> = import.into_iter().collect();
+        edits.push(Edit::replace(
+            a.value.byte_range(),
+            format!(r#"{environ}["DJANGO_ALLOWED_HOSTS"].split(",")"#),
+        ));
+        out.push(
+            Diagnostic::new(
+                id,
+                a.statement.byte_range(),
+                "`ALLOWED_HOSTS` contains `*`: Django accepts any Host header (host-header poisoning of password-reset links and caches)",
+            )
+            .with_fix(Some(Fix {
+                title: "Read ALLOWED_HOSTS from DJANGO_ALLOWED_HOSTS".to_string(),
+                applicability: Applicability::Unsafe,
+                edits,
+            })),
+        );
     }
 }

@@ -1,10 +1,15 @@
 //! CFG001 debug-enabled-by-default: DEBUG read from the environment so that it is on when the
-//! variable is unset, or read as a raw string so that `DEBUG=False` turns it on.
+//! variable is unset, or read as a raw string so that `DEBUG=False` turns it on; and literal
+//! switches: `DEBUG = True` in a production settings module, `FastAPI(debug=True)`,
+//! `Starlette(debug=True)`, Flask `app.run(debug=True)`.
 
 use crate::analysis::env_reads::{EnvApi, EnvRead};
-use crate::analysis::{Applicability, Diagnostic, Edit, File, Fix, Rule};
+use tree_sitter::Node;
+
+use super::shared;
+use crate::analysis::{Applicability, Diagnostic, Edit, File, Fix, PythonFile, Rule};
 use crate::checks::{display_name, Concern};
-use crate::syntax::python::Literal;
+use crate::syntax::python::{self, Literal};
 use crate::syntax::FileKind;
 
 pub struct DebugEnabledByDefault;
@@ -24,6 +29,9 @@ impl Rule for DebugEnabledByDefault {
 
     fn may_apply(&self, text: &str) -> bool {
         crate::analysis::env_reads::may_read_env(text)
+            || shared::line_starts_with(text, "DEBUG")
+            || text.contains("debug=True")
+            || text.contains("debug = True")
     }
 
     fn check(&self, file: &File, out: &mut Vec<Diagnostic>) {
@@ -58,7 +66,129 @@ impl Rule for DebugEnabledByDefault {
                     .with_fix(safe_default_fix(read, file.text, raw)),
             );
         }
+        if shared::production_settings(file) && shared::line_starts_with(file.text, "DEBUG") {
+            literal_debug_setting(self.id(), py, file.text, out);
+        }
+        if file.text.contains("debug") && !shared::is_template(file.path) {
+            debug_arguments(self.id(), py, file.text, out);
+        }
     }
+}
+
+/// Module-level `DEBUG = True` that no later assignment replaces.
+fn literal_debug_setting(
+    id: &'static str,
+    py: &PythonFile,
+    source: &str,
+    out: &mut Vec<Diagnostic>,
+) {
+    let assignments = shared::module_assignments(py, source);
+    for (i, a) in assignments.iter().enumerate() {
+        if a.name != "DEBUG"
+            || a.operator != "="
+            || !shared::is_literal(a.value, source, &Literal::Bool(true))
+            || shared::overridden_later(&assignments, i, source)
+        {
+            continue;
+        }
+        let (environ, import) = shared::os_environ(py, source);
+        let mut edits: Vec<Edit> = import.into_iter().collect();
+        edits.push(Edit::replace(
+            a.value.byte_range(),
+            format!(r#"{environ}.get("DJANGO_DEBUG", "False").lower() in ("1", "true", "yes")"#),
+        ));
+        out.push(
+            Diagnostic::new(
+                id,
+                a.statement.byte_range(),
+                "`DEBUG = True` in a production settings module: every deployment serves tracebacks, settings and SQL to anyone",
+            )
+            .with_fix(Some(Fix {
+                title: "Read DEBUG from DJANGO_DEBUG, off by default".to_string(),
+                applicability: Applicability::Unsafe,
+                edits,
+            })),
+        );
+    }
+}
+
+const APP_CLASSES: &[&str] = &[
+    "fastapi.FastAPI",
+    "fastapi.applications.FastAPI",
+    "starlette.applications.Starlette",
+];
+
+/// `FastAPI(debug=True)`, `Starlette(debug=True)`, and `app.run(debug=True)` on a Flask app.
+fn debug_arguments(id: &'static str, py: &PythonFile, source: &str, out: &mut Vec<Diagnostic>) {
+    for (call, qualified) in shared::calls_to(py, source, &["fastapi", "starlette"], |q| {
+        APP_CLASSES.contains(&q)
+    }) {
+        let class = qualified.rsplit('.').next().unwrap_or("FastAPI");
+        push_debug_true(
+            id,
+            call,
+            source,
+            &format!("`{class}(debug=True)`: unhandled errors answer with tracebacks"),
+            out,
+        );
+    }
+    for (flask, _) in shared::calls_to(py, source, &["flask"], |q| q == "flask.Flask") {
+        // `Flask(__name__).run(debug=True)`
+        if let Some(call) = run_call(py, flask, source) {
+            push_debug_true(id, call, source, "`Flask(...).run(debug=True)`: the Werkzeug debugger lets anyone who reaches an error page run code", out);
+        }
+        let Some(app) = assigned_name(py, flask, source) else {
+            continue;
+        };
+        for identifier in shared::identifiers(py, source, &app) {
+            let Some(call) = run_call(py, identifier, source) else {
+                continue;
+            };
+            push_debug_true(id, call, source, &format!("`{app}.run(debug=True)`: the Werkzeug debugger lets anyone who reaches an error page run code"), out);
+        }
+    }
+}
+
+/// `<object>.run(...)`: the call, when `object` is the receiver of a `run` method call.
+fn run_call<'t>(py: &PythonFile<'t>, object: Node<'t>, source: &str) -> Option<Node<'t>> {
+    let run = py.ancestry.parent(object).filter(|p| {
+        p.kind() == "attribute"
+            && p.child_by_field_id(python::fields().object)
+                .is_some_and(|o| o.id() == object.id())
+            && p.child_by_field_id(python::fields().attribute)
+                .is_some_and(|a| python::text(a, source) == "run")
+    })?;
+    shared::called(py, run)
+}
+
+/// The name a call's result is assigned to: `app = Flask(__name__)` -> `app`.
+fn assigned_name<'t>(py: &PythonFile<'t>, call: Node<'t>, source: &str) -> Option<String> {
+    let parent = py.ancestry.parent(call)?;
+    let left = (parent.kind() == "assignment")
+        .then(|| parent.child_by_field_id(python::fields().left))??;
+    (left.kind() == "identifier").then(|| python::text(left, source).to_string())
+}
+
+fn push_debug_true(
+    id: &'static str,
+    call: Node,
+    source: &str,
+    message: &str,
+    out: &mut Vec<Diagnostic>,
+) {
+    let Some((argument, value)) = shared::keyword_argument(call, "debug", source) else {
+        return;
+    };
+    if !shared::is_literal(value, source, &Literal::Bool(true)) {
+        return;
+    }
+    out.push(
+        Diagnostic::new(id, argument.byte_range(), message).with_fix(Some(Fix {
+            title: "Turn debug off".to_string(),
+            applicability: Applicability::Unsafe,
+            edits: vec![Edit::replace(value.byte_range(), "False")],
+        })),
+    );
 }
 
 /// The value is used as a Python string (truthy when non-empty) rather than parsed or compared.

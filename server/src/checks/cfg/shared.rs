@@ -1,0 +1,234 @@
+//! Syntax helpers shared by the settings rules of this folder: module-level assignments (the
+//! root's direct children only), calls found from the text of the local names that reach them,
+//! keyword arguments, and the `import os` a fix may need.
+
+use std::path::Path;
+
+use tree_sitter::Node;
+
+use crate::analysis::{Edit, File, PythonFile};
+use crate::syntax::python::{self, Literal};
+use crate::text::line_ending;
+
+/// A module-level `NAME = value` (or `NAME += value`, `NAME: T = value`).
+pub struct Assignment<'t> {
+    pub name: String,
+    /// `=` or `+=` (or another augmented operator).
+    pub operator: String,
+    pub value: Node<'t>,
+    pub statement: Node<'t>,
+}
+
+/// Module-level assignments to a single name, in source order. Only the root's direct children
+/// are visited.
+pub fn module_assignments<'t>(py: &PythonFile<'t>, source: &str) -> Vec<Assignment<'t>> {
+    let root = py.tree.root_node();
+    let mut out = Vec::new();
+    let mut cursor = root.walk();
+    for statement in root.named_children(&mut cursor) {
+        if statement.kind() != "expression_statement" {
+            continue;
+        }
+        let Some(inner) = statement.named_child(0) else {
+            continue;
+        };
+        if let Some(a) = assignment(inner, statement, source) {
+            out.push(a);
+        }
+    }
+    out
+}
+
+/// `inner` as an assignment to a single identifier.
+pub fn assignment<'t>(
+    inner: Node<'t>,
+    statement: Node<'t>,
+    source: &str,
+) -> Option<Assignment<'t>> {
+    let f = python::fields();
+    let operator = match inner.kind() {
+        "assignment" => "=".to_string(),
+        "augmented_assignment" => {
+            python::text(inner.child_by_field_id(f.operator)?, source).to_string()
+        }
+        _ => return None,
+    };
+    let left = inner.child_by_field_id(f.left)?;
+    if left.kind() != "identifier" {
+        return None;
+    }
+    Some(Assignment {
+        name: python::text(left, source).to_string(),
+        operator,
+        value: inner.child_by_field_id(f.right)?,
+        statement,
+    })
+}
+
+/// Was `name` assigned again later at module level with a value other than `literal`?
+/// (`DEBUG = True` followed by `DEBUG = env.bool("DEBUG")`: the first one does not count.)
+pub fn overridden_later(assignments: &[Assignment], index: usize, source: &str) -> bool {
+    let name = &assignments[index].name;
+    let first = python::literal(assignments[index].value, source);
+    assignments[index + 1..]
+        .iter()
+        .any(|a| &a.name == name && a.operator == "=" && python::literal(a.value, source) != first)
+}
+
+/// Byte offsets where `word` stands as a whole identifier-like word.
+pub fn word_occurrences<'s>(source: &'s str, word: &'s str) -> impl Iterator<Item = usize> + 's {
+    let is_ident = |c: char| c.is_alphanumeric() || c == '_';
+    source
+        .match_indices(word)
+        .map(|(at, _)| at)
+        .filter(move |&at| {
+            let before = source[..at].chars().next_back();
+            let after = source[at + word.len()..].chars().next();
+            !before.is_some_and(is_ident) && !after.is_some_and(is_ident)
+        })
+}
+
+/// Identifier nodes spelling `name` (not in strings, comments or longer names).
+pub fn identifiers<'t>(py: &PythonFile<'t>, source: &str, name: &str) -> Vec<Node<'t>> {
+    word_occurrences(source, name)
+        .filter_map(|at| py.ancestry.node_at(at, at + name.len()))
+        .filter(|n| n.kind() == "identifier" && n.start_byte() == n.end_byte() - name.len())
+        .collect()
+}
+
+/// The outermost attribute chain `identifier` starts (`a` -> `a.b.c`).
+pub fn expression_from<'t>(py: &PythonFile<'t>, identifier: Node<'t>) -> Node<'t> {
+    let mut expr = identifier;
+    while let Some(parent) = py.ancestry.parent(expr) {
+        if parent.kind() == "attribute"
+            && parent
+                .child_by_field_id(python::fields().object)
+                .is_some_and(|o| o.id() == expr.id())
+        {
+            expr = parent;
+        } else {
+            break;
+        }
+    }
+    expr
+}
+
+/// The call whose callee is `expr`.
+pub fn called<'t>(py: &PythonFile<'t>, expr: Node<'t>) -> Option<Node<'t>> {
+    py.ancestry.parent(expr).filter(|p| {
+        p.kind() == "call"
+            && p.child_by_field_id(python::fields().function)
+                .is_some_and(|f| f.id() == expr.id())
+    })
+}
+
+/// Calls whose callee, qualified through the imports, satisfies `wanted`. The search starts from
+/// the text of the local names bound under `modules`.
+pub fn calls_to<'t>(
+    py: &PythonFile<'t>,
+    source: &str,
+    modules: &[&str],
+    wanted: impl Fn(&str) -> bool,
+) -> Vec<(Node<'t>, String)> {
+    let mut out: Vec<(Node<'t>, String)> = Vec::new();
+    for local in py.names.locals_under(modules) {
+        for identifier in identifiers(py, source, &local) {
+            let expr = expression_from(py, identifier);
+            let Some(call) = called(py, expr) else {
+                continue;
+            };
+            let Some(qualified) = py.names.qualify(expr, source) else {
+                continue;
+            };
+            if wanted(&qualified) && !out.iter().any(|(c, _)| c.id() == call.id()) {
+                out.push((call, qualified));
+            }
+        }
+    }
+    out.sort_by_key(|(c, _)| c.start_byte());
+    out
+}
+
+/// The `name=value` keyword argument of `call`: (the whole argument, its value).
+pub fn keyword_argument<'t>(
+    call: Node<'t>,
+    name: &str,
+    source: &str,
+) -> Option<(Node<'t>, Node<'t>)> {
+    let f = python::fields();
+    let args = call.child_by_field_id(f.arguments)?;
+    let mut cursor = args.walk();
+    let found = args.named_children(&mut cursor).find_map(|arg| {
+        if arg.kind() != "keyword_argument" {
+            return None;
+        }
+        let key = arg.child_by_field_id(f.name)?;
+        (python::text(key, source) == name).then_some(arg)
+    })?;
+    Some((found, found.child_by_field_id(f.value)?))
+}
+
+pub fn is_literal(node: Node, source: &str, value: &Literal) -> bool {
+    python::literal(node, source).as_ref() == Some(value)
+}
+
+/// The local name that reaches `os.environ` (`environ` after `from os import environ`), with an
+/// `import os` edit when the module has neither.
+pub fn os_environ(py: &PythonFile, source: &str) -> (String, Option<Edit>) {
+    if let Some(environ) = py.names.local_for("os.environ") {
+        (environ.to_string(), None)
+    } else if let Some(os) = py.names.local_for("os") {
+        (format!("{os}.environ"), None)
+    } else {
+        (
+            "os.environ".to_string(),
+            Some(Edit::insert(
+                py.import_insertion,
+                format!("import os{}", line_ending(source)),
+            )),
+        )
+    }
+}
+
+/// A settings module checked for production values: settings, not development, test or template.
+pub fn production_settings(file: &File) -> bool {
+    file.module.settings && !file.module.development && !is_template(file.path)
+}
+
+/// Examples and templates meant to be copied and edited (`settings_example.py`,
+/// `project_template/`, `docs_src/`): their literal values are placeholders.
+pub fn is_template(path: &Path) -> bool {
+    let stem = path
+        .file_stem()
+        .and_then(|s| s.to_str())
+        .unwrap_or("")
+        .to_ascii_lowercase();
+    let template_word = |w: &str| {
+        matches!(
+            w,
+            "example" | "examples" | "sample" | "samples" | "template" | "tmpl" | "skeleton"
+        )
+    };
+    stem.split(['_', '-', '.']).any(template_word)
+        || path
+            .parent()
+            .into_iter()
+            .flat_map(|p| p.components())
+            .filter_map(|c| c.as_os_str().to_str())
+            .map(str::to_ascii_lowercase)
+            .any(|d| {
+                template_word(&d)
+                    || matches!(
+                        d.as_str(),
+                        "project_template" | "app_template" | "templates" | "docs" | "docs_src"
+                    )
+            })
+}
+
+/// A line of `text` starts with `word` (a module-level assignment is at column 0).
+pub fn line_starts_with(text: &str, word: &str) -> bool {
+    text.starts_with(word)
+        || text
+            .match_indices(word)
+            .any(|(at, _)| at > 0 && text.as_bytes()[at - 1] == b'\n')
+}

@@ -55,7 +55,7 @@ impl Rule for AllowedHostsWildcard {
 
 /// Module-level `ALLOWED_HOSTS = ["*"]` (or a list holding `"*"`, or `+=`).
 fn literal_wildcard(id: &'static str, py: &PythonFile, source: &str, out: &mut Vec<Diagnostic>) {
-    let assignments = shared::module_assignments(py, source);
+    let assignments = shared::module_assignments(py, source, &["ALLOWED_HOSTS"]);
     for (i, a) in assignments.iter().enumerate() {
         if a.name != "ALLOWED_HOSTS" || !(a.operator == "=" || a.operator == "+=") {
             continue;

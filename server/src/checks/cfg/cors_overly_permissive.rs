@@ -41,7 +41,15 @@ impl Rule for CorsOverlyPermissive {
 }
 
 fn settings(id: &'static str, py: &PythonFile, source: &str, out: &mut Vec<Diagnostic>) {
-    let assignments = shared::module_assignments(py, source);
+    let assignments = shared::module_assignments(
+        py,
+        source,
+        &[
+            "CORS_ALLOW_ALL_ORIGINS",
+            "CORS_ORIGIN_ALLOW_ALL",
+            "CORS_ALLOW_CREDENTIALS",
+        ],
+    );
     let credentials = assignments.iter().any(|a| {
         a.name == "CORS_ALLOW_CREDENTIALS"
             && shared::is_literal(a.value, source, &Literal::Bool(true))

@@ -82,7 +82,7 @@ fn literal_debug_setting(
     source: &str,
     out: &mut Vec<Diagnostic>,
 ) {
-    let assignments = shared::module_assignments(py, source);
+    let assignments = shared::module_assignments(py, source, &["DEBUG"]);
     for (i, a) in assignments.iter().enumerate() {
         if a.name != "DEBUG"
             || a.operator != "="

@@ -44,7 +44,11 @@ impl Rule for InsecureCookieFlags {
         if file.module.development || shared::is_template(file.path) {
             return;
         }
-        let assignments = shared::module_assignments(py, file.text);
+        let assignments = shared::module_assignments(
+            py,
+            file.text,
+            &FLAGS.iter().map(|(name, _)| *name).collect::<Vec<_>>(),
+        );
         for (i, a) in assignments.iter().enumerate() {
             let Some((name, why)) = FLAGS.iter().find(|(n, _)| *n == a.name) else {
                 continue;

@@ -19,23 +19,43 @@ pub struct Assignment<'t> {
     pub statement: Node<'t>,
 }
 
-/// Module-level assignments to a single name, in source order. Only the root's direct children
-/// are visited.
-pub fn module_assignments<'t>(py: &PythonFile<'t>, source: &str) -> Vec<Assignment<'t>> {
-    let root = py.tree.root_node();
+/// Module-level assignments to one of `names`, in source order. Module-level statements start a
+/// line, so the text is searched for the names at the start of a line and only those statements
+/// are looked at (settings modules have thousands of top-level statements).
+pub fn module_assignments<'t>(
+    py: &PythonFile<'t>,
+    source: &str,
+    names: &[&str],
+) -> Vec<Assignment<'t>> {
     let mut out = Vec::new();
-    let mut cursor = root.walk();
-    for statement in root.named_children(&mut cursor) {
-        if statement.kind() != "expression_statement" {
-            continue;
-        }
-        let Some(inner) = statement.named_child(0) else {
-            continue;
-        };
-        if let Some(a) = assignment(inner, statement, source) {
-            out.push(a);
+    for name in names {
+        for at in word_occurrences(source, name) {
+            if at > 0 && !matches!(source.as_bytes()[at - 1], b'\n' | b'\r') {
+                continue;
+            }
+            let Some(identifier) = py.ancestry.node_at(at, at + name.len()) else {
+                continue;
+            };
+            let Some(inner) = py.ancestry.parent(identifier) else {
+                continue;
+            };
+            let Some(statement) = py.ancestry.parent(inner) else {
+                continue;
+            };
+            let at_module_level = statement.kind() == "expression_statement"
+                && py
+                    .ancestry
+                    .parent(statement)
+                    .is_some_and(|p| p.kind() == "module");
+            if !at_module_level {
+                continue;
+            }
+            if let Some(a) = assignment(inner, statement, source) {
+                out.push(a);
+            }
         }
     }
+    out.sort_by_key(|a| a.statement.start_byte());
     out
 }
 

@@ -95,18 +95,7 @@ pub fn overridden_later(assignments: &[Assignment], index: usize, source: &str) 
         .any(|a| &a.name == name && a.operator == "=" && python::literal(a.value, source) != first)
 }
 
-/// Byte offsets where `word` stands as a whole identifier-like word.
-pub fn word_occurrences<'s>(source: &'s str, word: &'s str) -> impl Iterator<Item = usize> + 's {
-    let is_ident = |c: char| c.is_alphanumeric() || c == '_';
-    source
-        .match_indices(word)
-        .map(|(at, _)| at)
-        .filter(move |&at| {
-            let before = source[..at].chars().next_back();
-            let after = source[at + word.len()..].chars().next();
-            !before.is_some_and(is_ident) && !after.is_some_and(is_ident)
-        })
-}
+pub use crate::analysis::env_reads::word_occurrences;
 
 /// Identifier nodes spelling `name` (not in strings, comments or longer names).
 pub fn identifiers<'t>(py: &PythonFile<'t>, source: &str, name: &str) -> Vec<Node<'t>> {

@@ -161,18 +161,7 @@ pub fn imports_module(source: &str, module: &str) -> bool {
     })
 }
 
-/// Byte offsets where `word` stands as a whole identifier-like word.
-pub fn word_occurrences<'s>(source: &'s str, word: &'s str) -> impl Iterator<Item = usize> + 's {
-    let is_ident = |c: char| c.is_alphanumeric() || c == '_';
-    source
-        .match_indices(word)
-        .map(|(at, _)| at)
-        .filter(move |&at| {
-            let before = source[..at].chars().next_back();
-            let after = source[at + word.len()..].chars().next();
-            !before.is_some_and(is_ident) && !after.is_some_and(is_ident)
-        })
-}
+pub use crate::syntax::python::word_occurrences;
 
 /// Finds the reads. Rather than visiting every node of the tree (most of a module has nothing
 /// to do with the environment), it searches the text for the local names that lead to a reader
@@ -193,28 +182,9 @@ pub fn collect<'t>(
         if !searched.insert(name.clone()) {
             continue;
         }
-        let occurrences: Vec<usize> = word_occurrences(source, &name).collect();
-        for at in occurrences {
-            let Some(identifier) = ancestry.node_at(at, at + name.len()) else {
-                continue;
-            };
-            if identifier.kind() != "identifier" || identifier.byte_range() != (at..at + name.len())
-            {
-                continue; // in a string, a comment, or part of a longer name
-            }
+        for identifier in ancestry.identifiers(source, &name) {
             // `os` -> `os.environ` -> `os.environ.get`: the expression the name starts.
-            let mut expr = identifier;
-            while let Some(parent) = ancestry.parent(expr) {
-                if parent.kind() == "attribute"
-                    && parent
-                        .child_by_field_id(python::fields().object)
-                        .is_some_and(|o| o.id() == expr.id())
-                {
-                    expr = parent;
-                } else {
-                    break;
-                }
-            }
+            let expr = ancestry.attribute_chain(identifier);
             let Some(parent) = ancestry.parent(expr) else {
                 continue;
             };
@@ -310,54 +280,9 @@ fn bind_instances<'t>(
     None
 }
 
-struct Args<'t> {
-    positional: Vec<Node<'t>>,
-    keywords: Vec<(String, Node<'t>, Node<'t>)>, // name, value, whole keyword_argument
-    all: Vec<Node<'t>>,
-}
-
-fn arguments<'t>(call: Node<'t>, source: &str) -> Option<Args<'t>> {
-    let list = call.child_by_field_id(python::fields().arguments)?;
-    if list.kind() != "argument_list" {
-        return None;
-    }
-    let mut args = Args {
-        positional: Vec::new(),
-        keywords: Vec::new(),
-        all: Vec::new(),
-    };
-    let mut cursor = list.walk();
-    for child in list.named_children(&mut cursor) {
-        match child.kind() {
-            "comment" => continue,
-            "keyword_argument" => {
-                let name = child.child_by_field_id(python::fields().name)?;
-                let value = child.child_by_field_id(python::fields().value)?;
-                args.keywords
-                    .push((python::text(name, source).to_string(), value, child));
-            }
-            "list_splat" | "dictionary_splat" => return None,
-            _ => args.positional.push(child),
-        }
-        args.all.push(child);
-    }
-    Some(args)
-}
-
-impl<'t> Args<'t> {
-    fn keyword(&self, name: &str) -> Option<(Node<'t>, Node<'t>)> {
-        self.keywords
-            .iter()
-            .find(|(n, _, _)| n == name)
-            .map(|(_, v, whole)| (*v, *whole))
-    }
-
-    /// Bytes to delete to drop `arg` from the list: from the end of the previous argument.
-    fn removal(&self, arg: Node) -> Option<Range<usize>> {
-        let index = self.all.iter().position(|a| a.id() == arg.id())?;
-        let previous = self.all.get(index.checked_sub(1)?)?;
-        Some(previous.end_byte()..arg.end_byte())
-    }
+/// The call's arguments when every position is known (no `*args` or `**kwargs` splat).
+fn plain_arguments<'t>(call: Node<'t>, source: &str) -> Option<python::Arguments<'t>> {
+    python::arguments(call, source).filter(|args| !args.star_args)
 }
 
 fn visit_call<'t>(
@@ -391,7 +316,7 @@ fn visit_call<'t>(
             _ => return,
         },
     };
-    let Some(args) = arguments(call, source) else {
+    let Some(args) = plain_arguments(call, source) else {
         return;
     };
     let key_node = args
@@ -459,7 +384,7 @@ fn visit_call<'t>(
 
 /// `environ.Env(DEBUG=(bool, True), ALLOWED_HOSTS=(list, ["*"]))`
 fn visit_environ_scheme(call: Node, source: &str, out: &mut Vec<EnvRead>) {
-    let Some(args) = arguments(call, source) else {
+    let Some(args) = plain_arguments(call, source) else {
         return;
     };
     for (name, value, whole) in &args.keywords {
@@ -511,7 +436,7 @@ fn visit_or<'t>(
     if callee != "os.getenv" && callee != "os.environ.get" {
         return None;
     }
-    let args = arguments(left, source)?;
+    let args = plain_arguments(left, source)?;
     if args.all.len() != 1 || args.positional.len() != 1 {
         return None;
     }

@@ -1,6 +1,7 @@
 //! Python parsing with tree-sitter-python, and the small amount of literal evaluation rules need.
 
 use std::cell::RefCell;
+use std::ops::Range;
 use tree_sitter::{Node, Parser, Tree};
 
 thread_local! {
@@ -166,6 +167,31 @@ impl<'t> Ancestry<'t> {
         Some(cursor.node())
     }
 
+    /// Identifier nodes spelling `name` (not in strings, comments or longer names), found from
+    /// the text rather than by walking the tree.
+    pub fn identifiers(&self, source: &str, name: &str) -> Vec<Node<'t>> {
+        word_occurrences(source, name)
+            .filter_map(|at| self.node_at(at, at + name.len()))
+            .filter(|n| n.kind() == "identifier" && n.byte_range().len() == name.len())
+            .collect()
+    }
+
+    /// The outermost attribute chain `identifier` starts: `os` -> `os.environ.get`.
+    pub fn attribute_chain(&self, identifier: Node<'t>) -> Node<'t> {
+        let mut expr = identifier;
+        while let Some(parent) = self.parent(expr) {
+            let is_object = parent.kind() == "attribute"
+                && parent
+                    .child_by_field_id(fields().object)
+                    .is_some_and(|o| o.id() == expr.id());
+            if !is_object {
+                break;
+            }
+            expr = parent;
+        }
+        expr
+    }
+
     pub fn parent(&self, node: Node<'t>) -> Option<Node<'t>> {
         if node.id() == self.root.id() {
             return None;
@@ -177,6 +203,133 @@ impl<'t> Ancestry<'t> {
             Some(statement) if statement.id() == node.id() => Some(self.root),
             // Not reached through `node_at`: ask tree-sitter.
             _ => node.parent(),
+        }
+    }
+}
+
+/// Byte offsets where `word` stands as a whole identifier-like word.
+pub fn word_occurrences<'s>(source: &'s str, word: &'s str) -> impl Iterator<Item = usize> + 's {
+    let is_ident = |c: char| c.is_alphanumeric() || c == '_';
+    source
+        .match_indices(word)
+        .map(|(at, _)| at)
+        .filter(move |&at| {
+            let before = source[..at].chars().next_back();
+            let after = source[at + word.len()..].chars().next();
+            !before.is_some_and(is_ident) && !after.is_some_and(is_ident)
+        })
+}
+
+/// The arguments of a call; `None` when it has a `**kwargs` splat (any keyword may be passed).
+pub struct Arguments<'t> {
+    pub list: Node<'t>,
+    /// Every argument, in order (comments left out).
+    pub all: Vec<Node<'t>>,
+    pub positional: Vec<Node<'t>>,
+    /// A `*args` splat is among them: positions after it are unknown.
+    pub star_args: bool,
+    pub keywords: Vec<(String, Node<'t>, Node<'t>)>, // name, value, whole argument
+}
+
+pub fn arguments<'t>(call: Node<'t>, source: &str) -> Option<Arguments<'t>> {
+    let list = call.child_by_field_id(fields().arguments)?;
+    if list.kind() != "argument_list" {
+        return None;
+    }
+    let mut args = Arguments {
+        list,
+        all: Vec::new(),
+        positional: Vec::new(),
+        star_args: false,
+        keywords: Vec::new(),
+    };
+    let mut cursor = list.walk();
+    for child in list.named_children(&mut cursor) {
+        match child.kind() {
+            "comment" => continue,
+            "dictionary_splat" => return None,
+            "keyword_argument" => {
+                let name = child.child_by_field_id(fields().name)?;
+                let value = child.child_by_field_id(fields().value)?;
+                args.keywords
+                    .push((text(name, source).to_string(), value, child));
+            }
+            "list_splat" => args.star_args = true,
+            _ => args.positional.push(child),
+        }
+        args.all.push(child);
+    }
+    Some(args)
+}
+
+impl<'t> Arguments<'t> {
+    pub fn keyword(&self, name: &str) -> Option<(Node<'t>, Node<'t>)> {
+        self.keywords
+            .iter()
+            .find(|(n, _, _)| n == name)
+            .map(|(_, v, whole)| (*v, *whole))
+    }
+
+    /// Bytes to delete to drop `arg` and its comma.
+    pub fn removal(&self, arg: Node) -> Option<Range<usize>> {
+        let index = self.all.iter().position(|a| a.id() == arg.id())?;
+        match (
+            index.checked_sub(1).and_then(|i| self.all.get(i)),
+            self.all.get(index + 1),
+        ) {
+            (Some(previous), _) => Some(previous.end_byte()..arg.end_byte()),
+            (None, Some(next)) => Some(arg.start_byte()..next.start_byte()),
+            (None, None) => {
+                // The only argument: drop a trailing comma too.
+                let mut end = arg.end_byte();
+                let mut sibling = arg.next_sibling();
+                while let Some(s) = sibling {
+                    if s.kind() == "," {
+                        end = s.end_byte();
+                        break;
+                    }
+                    if s.kind() != "comment" {
+                        break;
+                    }
+                    sibling = s.next_sibling();
+                }
+                Some(arg.start_byte()..end)
+            }
+        }
+    }
+
+    /// Where and what to insert to add `argument` as the last argument, keeping the layout:
+    /// `f(a)` -> `f(a, x)`; a multi-line list with a trailing comma gets its own line.
+    pub fn append(&self, argument: &str, source: &str) -> (usize, String) {
+        let Some(last) = self.all.last() else {
+            let open = self.list.start_byte() + 1;
+            return (open, argument.to_string());
+        };
+        let mut comma = None;
+        let mut sibling = last.next_sibling();
+        while let Some(s) = sibling {
+            match s.kind() {
+                "," => {
+                    comma = Some(s);
+                    break;
+                }
+                "comment" => sibling = s.next_sibling(),
+                _ => break,
+            }
+        }
+        let line_start = source[..last.start_byte()].rfind('\n').map_or(0, |i| i + 1);
+        let indent = &source[line_start..last.start_byte()];
+        match comma {
+            Some(comma) if indent.chars().all(|c| c == ' ' || c == '\t') => {
+                let newline = if source[..line_start].ends_with("\r\n") {
+                    "\r\n"
+                } else {
+                    "\n"
+                };
+                (comma.end_byte(), format!("{newline}{indent}{argument},"))
+            }
+            Some(comma) => (comma.end_byte(), format!(" {argument},")),
+            None => (last.end_byte(), format!(", {argument}")),
         }
     }
 }

@@ -80,8 +80,8 @@ fn matches_everything(regex: &str) -> bool {
 fn middleware(id: &'static str, py: &PythonFile, source: &str, out: &mut Vec<Diagnostic>) {
     let mut seen = Vec::new();
     for local in py.names.locals_under(&["fastapi", "starlette"]) {
-        for identifier in shared::identifiers(py, source, &local) {
-            let expr = shared::expression_from(py, identifier);
+        for identifier in py.ancestry.identifiers(source, &local) {
+            let expr = py.ancestry.attribute_chain(identifier);
             if !py
                 .names
                 .qualify(expr, source)

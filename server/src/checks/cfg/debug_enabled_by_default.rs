@@ -140,7 +140,7 @@ fn debug_arguments(id: &'static str, py: &PythonFile, source: &str, out: &mut Ve
         let Some(app) = assigned_name(py, flask, source) else {
             continue;
         };
-        for identifier in shared::identifiers(py, source, &app) {
+        for identifier in py.ancestry.identifiers(source, &app) {
             let Some(call) = run_call(py, identifier, source) else {
                 continue;
             };

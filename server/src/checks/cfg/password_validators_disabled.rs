@@ -31,7 +31,7 @@ impl Rule for PasswordValidatorsDisabled {
         if !file.module.settings || is_test_module(file.path) || shared::is_template(file.path) {
             return;
         }
-        for identifier in shared::identifiers(py, file.text, NAME) {
+        for identifier in py.ancestry.identifiers(file.text, NAME) {
             let Some(assignment) = py
                 .ancestry
                 .parent(identifier)

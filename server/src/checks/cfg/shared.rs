@@ -95,32 +95,7 @@ pub fn overridden_later(assignments: &[Assignment], index: usize, source: &str) 
         .any(|a| &a.name == name && a.operator == "=" && python::literal(a.value, source) != first)
 }
 
-pub use crate::analysis::env_reads::word_occurrences;
-
-/// Identifier nodes spelling `name` (not in strings, comments or longer names).
-pub fn identifiers<'t>(py: &PythonFile<'t>, source: &str, name: &str) -> Vec<Node<'t>> {
-    word_occurrences(source, name)
-        .filter_map(|at| py.ancestry.node_at(at, at + name.len()))
-        .filter(|n| n.kind() == "identifier" && n.start_byte() == n.end_byte() - name.len())
-        .collect()
-}
-
-/// The outermost attribute chain `identifier` starts (`a` -> `a.b.c`).
-pub fn expression_from<'t>(py: &PythonFile<'t>, identifier: Node<'t>) -> Node<'t> {
-    let mut expr = identifier;
-    while let Some(parent) = py.ancestry.parent(expr) {
-        if parent.kind() == "attribute"
-            && parent
-                .child_by_field_id(python::fields().object)
-                .is_some_and(|o| o.id() == expr.id())
-        {
-            expr = parent;
-        } else {
-            break;
-        }
-    }
-    expr
-}
+use crate::syntax::python::word_occurrences;
 
 /// The call whose callee is `expr`.
 pub fn called<'t>(py: &PythonFile<'t>, expr: Node<'t>) -> Option<Node<'t>> {
@@ -141,8 +116,8 @@ pub fn calls_to<'t>(
 ) -> Vec<(Node<'t>, String)> {
     let mut out: Vec<(Node<'t>, String)> = Vec::new();
     for local in py.names.locals_under(modules) {
-        for identifier in identifiers(py, source, &local) {
-            let expr = expression_from(py, identifier);
+        for identifier in py.ancestry.identifiers(source, &local) {
+            let expr = py.ancestry.attribute_chain(identifier);
             let Some(call) = called(py, expr) else {
                 continue;
             };

@@ -7,7 +7,6 @@ pub mod http_call_without_timeout;
 pub mod tls_verification_disabled;
 
 use std::collections::{HashMap, HashSet};
-use std::ops::Range;
 
 use tree_sitter::Node;
 
@@ -49,7 +48,7 @@ pub struct HttpCall<'t> {
     pub instance: Option<String>,
 }
 
-pub use crate::analysis::env_reads::word_occurrences;
+pub use crate::syntax::python::{arguments, word_occurrences};
 
 /// `requests.api.get` -> `requests.get`, `requests.session()` -> `requests.Session()`.
 fn normalise(callee: &str) -> String {
@@ -193,13 +192,6 @@ fn binding_value<'t>(
     }
 }
 
-/// The identifier at `at` spanning `len` bytes, if the text there is one (not a string, a
-/// comment or part of a longer name).
-fn identifier_at<'t>(ancestry: &python::Ancestry<'t>, at: usize, len: usize) -> Option<Node<'t>> {
-    let node = ancestry.node_at(at, at + len)?;
-    (node.kind() == "identifier" && node.byte_range() == (at..at + len)).then_some(node)
-}
-
 /// Every call into `requests` / `httpx` in the module, including calls on session instances.
 pub fn http_calls<'t>(py: &PythonFile<'t>, source: &str) -> Vec<HttpCall<'t>> {
     let ancestry = &py.ancestry;
@@ -219,9 +211,7 @@ pub fn http_calls<'t>(py: &PythonFile<'t>, source: &str) -> Vec<HttpCall<'t>> {
         if !searched.insert(name.clone()) {
             continue;
         }
-        let identifiers: Vec<Node<'t>> = word_occurrences(source, &name)
-            .filter_map(|at| identifier_at(ancestry, at, name.len()))
-            .collect();
+        let identifiers: Vec<Node<'t>> = ancestry.identifiers(source, &name);
         if is_instance {
             // Every binding of the name in the module must be a session: a name reused for
             // something else (or a parameter of that name) makes its calls unknown.
@@ -323,113 +313,6 @@ fn bound_name<'t>(call: Node<'t>, source: &str, ancestry: &python::Ancestry<'t>)
         _ => return None,
     };
     (target.kind() == "identifier").then(|| python::text(target, source).to_string())
-}
-
-/// Keyword arguments of a call, `None` when it has a `**kwargs` splat (anything may be passed).
-pub struct Arguments<'t> {
-    pub list: Node<'t>,
-    pub all: Vec<Node<'t>>,
-    pub keywords: Vec<(String, Node<'t>, Node<'t>)>, // name, value, whole argument
-}
-
-pub fn arguments<'t>(call: Node<'t>, source: &str) -> Option<Arguments<'t>> {
-    let list = call.child_by_field_id(python::fields().arguments)?;
-    if list.kind() != "argument_list" {
-        return None;
-    }
-    let mut args = Arguments {
-        list,
-        all: Vec::new(),
-        keywords: Vec::new(),
-    };
-    let mut cursor = list.walk();
-    for child in list.named_children(&mut cursor) {
-        match child.kind() {
-            "comment" => continue,
-            "dictionary_splat" => return None,
-            "keyword_argument" => {
-                let name = child.child_by_field_id(python::fields().name)?;
-                let value = child.child_by_field_id(python::fields().value)?;
-                args.keywords
-                    .push((python::text(name, source).to_string(), value, child));
-            }
-            _ => {}
-        }
-        args.all.push(child);
-    }
-    Some(args)
-}
-
-impl<'t> Arguments<'t> {
-    pub fn keyword(&self, name: &str) -> Option<(Node<'t>, Node<'t>)> {
-        self.keywords
-            .iter()
-            .find(|(n, _, _)| n == name)
-            .map(|(_, v, whole)| (*v, *whole))
-    }
-
-    /// Bytes to delete to drop `arg` and its comma.
-    pub fn removal(&self, arg: Node) -> Option<Range<usize>> {
-        let index = self.all.iter().position(|a| a.id() == arg.id())?;
-        match (
-            index.checked_sub(1).and_then(|i| self.all.get(i)),
-            self.all.get(index + 1),
-        ) {
-            (Some(previous), _) => Some(previous.end_byte()..arg.end_byte()),
-            (None, Some(next)) => Some(arg.start_byte()..next.start_byte()),
-            (None, None) => {
-                // The only argument: drop a trailing comma too.
-                let mut end = arg.end_byte();
-                let mut sibling = arg.next_sibling();
-                while let Some(s) = sibling {
-                    if s.kind() == "," {
-                        end = s.end_byte();
-                        break;
-                    }
-                    if s.kind() != "comment" {
-                        break;
-                    }
-                    sibling = s.next_sibling();
-                }
-                Some(arg.start_byte()..end)
-            }
-        }
-    }
-
-    /// Where and what to insert to add `argument` as the last argument, keeping the layout:
-    /// `f(a)` -> `f(a, x)`; a multi-line list with a trailing comma gets its own line.
-    pub fn append(&self, argument: &str, source: &str) -> (usize, String) {
-        let Some(last) = self.all.last() else {
-            let open = self.list.start_byte() + 1;
-            return (open, argument.to_string());
-        };
-        let mut comma = None;
-        let mut sibling = last.next_sibling();
-        while let Some(s) = sibling {
-            match s.kind() {
-                "," => {
-                    comma = Some(s);
-                    break;
-                }
-                "comment" => sibling = s.next_sibling(),
-                _ => break,
-            }
-        }
-        let line_start = source[..last.start_byte()].rfind('\n').map_or(0, |i| i + 1);
-        let indent = &source[line_start..last.start_byte()];
-        match comma {
-            Some(comma) if indent.chars().all(|c| c == ' ' || c == '\t') => {
-                let newline = if source[..line_start].ends_with("\r\n") {
-                    "\r\n"
-                } else {
-                    "\n"
-                };
-                (comma.end_byte(), format!("{newline}{indent}{argument},"))
-            }
-            Some(comma) => (comma.end_byte(), format!(" {argument},")),
-            None => (last.end_byte(), format!(", {argument}")),
-        }
-    }
 }
 
 /// Whether a literal expression is `False`.

@@ -22,6 +22,7 @@ pub fn all() -> &'static [&'static dyn Rule] {
         &cfg::cors_overly_permissive::CorsOverlyPermissive,
         &cfg::localhost_in_production_env::LocalhostInProductionEnv,
         &cfg::password_validators_disabled::PasswordValidatorsDisabled,
+        &cfg::settings_key_reassigned::SettingsKeyReassigned,
         &cfg::env_default_in_settings::EnvDefaultInSettings,
         &env::env_file_duplicate_key::EnvFileDuplicateKey,
         &net::tls_verification_disabled::TlsVerificationDisabled,

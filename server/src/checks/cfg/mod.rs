@@ -6,4 +6,5 @@ pub mod env_default_in_settings;
 pub mod insecure_cookie_flags;
 pub mod localhost_in_production_env;
 pub mod password_validators_disabled;
+pub mod settings_key_reassigned;
 pub mod shared;

@@ -24,6 +24,7 @@ pub fn all() -> &'static [&'static dyn Rule] {
         &cfg::password_validators_disabled::PasswordValidatorsDisabled,
         &cfg::settings_key_reassigned::SettingsKeyReassigned,
         &cfg::env_default_in_settings::EnvDefaultInSettings,
+        &cfg::deploy_check_setting_weakened::DeployCheckSettingWeakened,
         &env::env_file_duplicate_key::EnvFileDuplicateKey,
         &net::tls_verification_disabled::TlsVerificationDisabled,
         &net::http_call_without_timeout::HttpCallWithoutTimeout,

@@ -25,6 +25,7 @@ pub fn all() -> &'static [&'static dyn Rule] {
         &cfg::settings_key_reassigned::SettingsKeyReassigned,
         &cfg::env_default_in_settings::EnvDefaultInSettings,
         &cfg::deploy_check_setting_weakened::DeployCheckSettingWeakened,
+        &cfg::autoreload_in_production::AutoreloadInProduction,
         &env::env_file_duplicate_key::EnvFileDuplicateKey,
         &net::tls_verification_disabled::TlsVerificationDisabled,
         &net::http_call_without_timeout::HttpCallWithoutTimeout,

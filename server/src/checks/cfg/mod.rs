@@ -1,4 +1,5 @@
 pub mod allowed_hosts_wildcard;
+pub mod autoreload_in_production;
 pub mod cors_overly_permissive;
 pub mod debug_enabled_by_default;
 pub mod deploy_check_setting_weakened;

@@ -116,7 +116,7 @@ impl Rule for AutoreloadInProduction {
                             edits: vec![Edit::delete(removal)],
                         },
                     )
-                } else if let Some((key, edit)) = on_when_unset(py, value) {
+                } else if let Some((key, edit)) = on_when_unset(py, value, source) {
                     (
                         format!("`{keyword}=` in `{callee}(...)` is on unless {key} is set"),
                         Fix {
@@ -186,19 +186,28 @@ const TRUE_STRINGS: &[&str] = &["true", "on", "ok", "y", "yes", "1", "t"];
 /// `reload=os.getenv("RELOAD", "true") == "true"`, `reload=env.bool("RELOAD", default=True)`:
 /// the reloader is on in any deployment that does not set the variable. Returns the variable and
 /// the edit that turns the default off.
-fn on_when_unset(py: &PythonFile, value: Node) -> Option<(String, Edit)> {
-    let read = py
-        .env_reads
-        .iter()
-        .find(|r| r.range.start >= value.start_byte() && r.range.end <= value.end_byte())?;
-    // The value is the read itself, `bool(read)`, or its comparison: not `int(read) == 1`.
-    let whole = value.byte_range();
-    let is_the_switch = read.range == whole
-        || read.bool_wrapper.as_ref() == Some(&whole)
-        || read.comparison.is_some() && value.kind() == "comparison_operator";
-    if !is_the_switch {
-        return None;
-    }
+fn on_when_unset(py: &PythonFile, value: Node, source: &str) -> Option<(String, Edit)> {
+    let read = if value.kind() == "identifier" {
+        // `reload_enabled = os.getenv(...) == "true"` earlier, `reload=reload_enabled` here.
+        let name = python::text(value, source);
+        py.env_reads.iter().rfind(|r| {
+            r.direct && r.target.as_deref() == Some(name) && r.range.end < value.start_byte()
+        })?
+    } else {
+        let read = py
+            .env_reads
+            .iter()
+            .find(|r| r.range.start >= value.start_byte() && r.range.end <= value.end_byte())?;
+        // The value is the read itself, `bool(read)`, or its comparison: not `int(read) == 1`.
+        let whole = value.byte_range();
+        let is_the_switch = read.range == whole
+            || read.bool_wrapper.as_ref() == Some(&whole)
+            || read.comparison.is_some() && value.kind() == "comparison_operator";
+        if !is_the_switch {
+            return None;
+        }
+        read
+    };
     let default = read.default.as_ref()?;
     let holds = |candidate: &Literal| -> Option<bool> {
         match (&read.comparison, candidate) {

@@ -30,11 +30,10 @@ const SWITCHES: &[(&str, Server)] = &[
         "use_reloader",
         Server::Qualified(&["werkzeug.serving.run_simple", "werkzeug.run_simple"]),
     ),
-    // `app.run(...)` of a Flask app (or flask-socketio's `socketio.run(app, ...)`).
-    (
-        "use_reloader",
-        Server::RunMethod(&["flask", "flask_socketio"]),
-    ),
+    // `app.run(...)` of a Flask app (or flask-socketio's `socketio.run(app, ...)`). The app often
+    // comes from a factory in another module, and no other `run` takes `use_reloader`: any
+    // `.run(...)` counts.
+    ("use_reloader", Server::RunMethod(&[])),
     ("auto_reload", Server::RunMethod(&["sanic"])),
 ];
 
@@ -42,7 +41,8 @@ const SWITCHES: &[(&str, Server)] = &[
 enum Server {
     /// The callee, qualified through the imports, is one of these.
     Qualified(&'static [&'static str]),
-    /// A `.run(...)` method call in a module that imports one of these packages.
+    /// A `.run(...)` method call in a module that imports one of these packages (any module when
+    /// there are none).
     RunMethod(&'static [&'static str]),
 }
 
@@ -270,7 +270,7 @@ fn runs_server(py: &PythonFile, call: Node, server: Server, source: &str) -> boo
                 && function
                     .child_by_field_id(python::fields().attribute)
                     .is_some_and(|a| python::text(a, source) == "run")
-                && !py.names.locals_under(packages).is_empty()
+                && (packages.is_empty() || !py.names.locals_under(packages).is_empty())
         }
     }
 }

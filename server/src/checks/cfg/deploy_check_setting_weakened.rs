@@ -7,6 +7,8 @@
 //! SecurityMiddleware, XFrameOptionsMiddleware or CsrfViewMiddleware (W001/W002/W003). The checks
 //! follow django/core/checks/security/base.py and csrf.py of Django 5.2.
 
+use std::path::Path;
+
 use tree_sitter::Node;
 
 use super::shared::{self, Assignment};
@@ -84,13 +86,17 @@ impl Rule for DeployCheckSettingWeakened {
             .as_ref()
             .is_none_or(|m| m.has(source, XFRAME_MIDDLEWARE));
         let id = self.id();
+        // A base module (`settings/base.py`, `common.py`) is extended by the production one, which
+        // usually turns these values back on: only information there. MIDDLEWARE, by contrast, is
+        // normally defined once in the base module, so its findings stay warnings.
+        let base_module = base_module(file.path);
 
         if let Some(m) = &middleware {
             m.report_missing(id, source, out);
         }
         if xframe_installed {
             if let Some(a) = in_effect("X_FRAME_OPTIONS") {
-                frame_options(id, a, source, out);
+                frame_options(id, a, source, base_module, out);
             }
         }
         // Without SecurityMiddleware the SECURE_* settings do nothing (W001 says so) and Django
@@ -172,7 +178,11 @@ impl Rule for DeployCheckSettingWeakened {
                     a.statement.byte_range(),
                     format!("`{name} = {shown}`: {why} (Django check --deploy {check})"),
                 )
-                .with_severity(severity)
+                .with_severity(if base_module {
+                    Severity::Info
+                } else {
+                    severity
+                })
                 .with_fix(Some(Fix {
                     title: format!("Set {name} to {secure}"),
                     applicability: Applicability::Unsafe,
@@ -181,6 +191,18 @@ impl Rule for DeployCheckSettingWeakened {
             );
         }
     }
+}
+
+/// `settings/base.py`, `settings/common.py`, `base_settings.py`, `_base_settings.py`.
+fn base_module(path: &Path) -> bool {
+    let stem = path
+        .file_stem()
+        .and_then(|s| s.to_str())
+        .unwrap_or("")
+        .to_ascii_lowercase();
+    stem.trim_start_matches('_')
+        .split(['_', '-', '.'])
+        .any(|w| matches!(w, "base" | "common" | "defaults" | "shared"))
 }
 
 /// Something (an `if` branch, `MIDDLEWARE += [...]`, another module-level line) assigns `name`
@@ -205,7 +227,13 @@ fn valid_policy(value: &Literal, valid: &[&str]) -> bool {
 /// `X_FRAME_OPTIONS` other than "DENY" (Django's W019). "SAMEORIGIN" still stops other sites from
 /// framing the pages, so it is information; anything else ("ALLOWALL", "ALLOW-FROM ...") is ignored
 /// by browsers and leaves the pages open to clickjacking.
-fn frame_options(id: &'static str, a: &Assignment, source: &str, out: &mut Vec<Diagnostic>) {
+fn frame_options(
+    id: &'static str,
+    a: &Assignment,
+    source: &str,
+    base_module: bool,
+    out: &mut Vec<Diagnostic>,
+) {
     let Some(value) = python::string_value(a.value, source) else {
         return;
     };
@@ -229,7 +257,11 @@ fn frame_options(id: &'static str, a: &Assignment, source: &str, out: &mut Vec<D
                 python::text(a.value, source)
             ),
         )
-        .with_severity(severity)
+        .with_severity(if base_module {
+            Severity::Info
+        } else {
+            severity
+        })
         .with_fix(Some(Fix {
             title: "Set X_FRAME_OPTIONS to \"DENY\"".to_string(),
             applicability: Applicability::Unsafe,

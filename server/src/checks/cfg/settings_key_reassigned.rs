@@ -1,6 +1,7 @@
 //! CFG011 settings-key-reassigned: an UPPER_CASE setting assigned twice at module level of one
 //! settings module with nothing reading it in between, so the first value is dead (`STATIC_ROOT`
-//! set near the top and again further down, the second one silently winning).
+//! set near the top and again further down, the second one silently winning); and a `STORAGES`
+//! location that names another place than STATIC_ROOT / MEDIA_ROOT.
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -24,7 +25,7 @@ impl Rule for SettingsKeyReassigned {
     }
 
     fn may_apply(&self, text: &str) -> bool {
-        !assigned_twice(text).is_empty()
+        text.contains("STORAGES") || !assigned_twice(text).is_empty()
     }
 
     fn check(&self, file: &File, out: &mut Vec<Diagnostic>) {
@@ -32,6 +33,9 @@ impl Rule for SettingsKeyReassigned {
         // Dead values are dead in any settings module, development ones included.
         if !file.module.settings && !config_module(file.path) {
             return;
+        }
+        if file.text.contains("STORAGES") {
+            storages_disagree(self.id(), py, file.text, out);
         }
         let names = assigned_twice(file.text);
         if names.is_empty() {
@@ -53,6 +57,136 @@ impl Rule for SettingsKeyReassigned {
             out.push(finding(self.id(), py, file.text, first, later));
         }
     }
+}
+
+/// The storage whose files the top-level setting also locates: Django's default
+/// `FileSystemStorage` keeps uploads in MEDIA_ROOT, collectstatic writes to STATIC_ROOT.
+const STORAGE_ROOTS: &[(&str, &str)] = &[("staticfiles", "STATIC_ROOT"), ("default", "MEDIA_ROOT")];
+
+/// `STORAGES = {"staticfiles": {..., "OPTIONS": {"location": X}}}` next to a `STATIC_ROOT` that
+/// says something else: collectstatic writes to X while whatever reads `settings.STATIC_ROOT` (the
+/// web server configuration, WhiteNoise, a cleanup job) looks in the other place.
+fn storages_disagree(id: &'static str, py: &PythonFile, source: &str, out: &mut Vec<Diagnostic>) {
+    let assignments =
+        shared::module_assignments(py, source, &["STORAGES", "STATIC_ROOT", "MEDIA_ROOT"]);
+    let last = |name: &str| {
+        assignments
+            .iter()
+            .rev()
+            .find(|a| a.name == name)
+            .filter(|a| a.operator == "=")
+    };
+    let Some(storages) = last("STORAGES").filter(|a| a.value.kind() == "dictionary") else {
+        return;
+    };
+    for (alias, root_name) in STORAGE_ROOTS {
+        let Some(root) = last(root_name) else {
+            continue;
+        };
+        let Some(location) = dict_get(storages.value, alias, source)
+            .and_then(|storage| dict_get(storage, "OPTIONS", source))
+            .and_then(|options| dict_get(options, "location", source))
+        else {
+            continue;
+        };
+        if !different_places(py, location, root.value, source) {
+            continue;
+        }
+        // Pointing the storage at the setting is only possible when the setting is defined first.
+        let fix = (root.statement.end_byte() <= storages.statement.start_byte()).then(|| Fix {
+            title: format!("Use {root_name} as the {alias} storage location"),
+            applicability: Applicability::Unsafe,
+            edits: vec![Edit::replace(location.byte_range(), *root_name)],
+        });
+        out.push(
+            Diagnostic::new(
+                id,
+                location.byte_range(),
+                format!(
+                    "`STORAGES[\"{alias}\"]` keeps its files in `{}` while `{root_name}` (line {}) is `{}`: two settings name different places for the same files, and code reading {root_name} looks in the wrong one",
+                    python::text(location, source),
+                    root.statement.start_position().row + 1,
+                    python::text(root.value, source),
+                ),
+            )
+            .with_fix(fix),
+        );
+    }
+}
+
+/// The value under the string key `key` of a dict literal.
+fn dict_get<'t>(dict: Node<'t>, key: &str, source: &str) -> Option<Node<'t>> {
+    if dict.kind() != "dictionary" {
+        return None;
+    }
+    let f = python::fields();
+    let mut cursor = dict.walk();
+    let found = dict.named_children(&mut cursor).find(|pair| {
+        pair.kind() == "pair"
+            && pair
+                .child_by_field_id(f.key)
+                .and_then(|k| python::string_value(k, source))
+                .is_some_and(|k| k == key)
+    })?;
+    found.child_by_field_id(f.value)
+}
+
+/// Two path expressions that certainly differ: different literals, or the same names joined with
+/// different strings (`BASE_DIR / "static"` and `BASE_DIR / "staticfiles"`). Spellings that may
+/// mean the same path (`os.path.join(BASE_DIR, "static")` and `BASE_DIR / "static"`) do not count.
+fn different_places(py: &PythonFile, a: Node, b: Node, source: &str) -> bool {
+    if let (Some(x), Some(y)) = (python::literal(a, source), python::literal(b, source)) {
+        return x.as_str().map(|p| p.trim_end_matches('/'))
+            != y.as_str().map(|p| p.trim_end_matches('/'));
+    }
+    if python::text(a, source) == python::text(b, source)
+        || !without_effects(py, a, source)
+        || !without_effects(py, b, source)
+    {
+        return false;
+    }
+    let (names_a, strings_a) = parts(a, source);
+    let (names_b, strings_b) = parts(b, source);
+    let shape = |n: Node| squeeze(python::text(n, source));
+    names_a == names_b
+        && strings_a != strings_b
+        && strings_a.len() == strings_b.len()
+        && !strings_a.is_empty()
+        && same_shape(&shape(a), &shape(b), &strings_a, &strings_b)
+}
+
+/// Identifiers and string literals of an expression, in order.
+fn parts(node: Node, source: &str) -> (Vec<String>, Vec<String>) {
+    let mut names = Vec::new();
+    let mut strings = Vec::new();
+    let mut stack = vec![node];
+    while let Some(n) = stack.pop() {
+        match n.kind() {
+            "identifier" => names.push(python::text(n, source).to_string()),
+            "string" => strings.push(python::string_value(n, source).unwrap_or_default()),
+            _ => {
+                let mut cursor = n.walk();
+                let children: Vec<Node> = n.named_children(&mut cursor).collect();
+                stack.extend(children.into_iter().rev());
+            }
+        }
+    }
+    (names, strings)
+}
+
+/// The two texts are the same once their string literals are blanked out.
+fn same_shape(a: &str, b: &str, strings_a: &[String], strings_b: &[String]) -> bool {
+    let blank = |text: &str, strings: &[String]| {
+        let mut out = text.to_string();
+        for s in strings {
+            let squeezed = squeeze(s);
+            if !squeezed.is_empty() {
+                out = out.replacen(&squeezed, "", 1);
+            }
+        }
+        out
+    };
+    blank(a, strings_a) == blank(b, strings_b)
 }
 
 /// A Flask-style configuration module (`config.py`, `superset_config.py`, `config/prod.py`):

@@ -370,13 +370,13 @@ impl<'t> Middleware<'t> {
                 self.assignment_name.clone(),
                 format!(
                     "`MIDDLEWARE` lacks {}: {} (Django check --deploy {})",
-                    classes.join(" and "),
+                    listed(&classes),
                     whys.join("; "),
                     checks.join(", ")
                 ),
             )
             .with_fix(Some(Fix {
-                title: format!("Add {} to MIDDLEWARE", classes.join(" and ")),
+                title: format!("Add {} to MIDDLEWARE", listed(&classes)),
                 applicability: Applicability::Unsafe,
                 edits,
             })),
@@ -404,6 +404,15 @@ impl<'t> Middleware<'t> {
             Some((next, _)) => insert_before(*next, &item, source),
             None => append(self.list, self.items.last().map(|(n, _)| *n), &item, source),
         }
+    }
+}
+
+/// "`A`", "`A` and `B`", "`A`, `B` and `C`".
+fn listed(items: &[String]) -> String {
+    match items.split_last() {
+        Some((last, [])) => last.clone(),
+        Some((last, rest)) => format!("{} and {last}", rest.join(", ")),
+        None => String::new(),
     }
 }
 

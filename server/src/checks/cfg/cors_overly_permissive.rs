@@ -1,6 +1,7 @@
 //! CFG005 cors-overly-permissive: django-cors-headers' `CORS_ALLOW_ALL_ORIGINS = True` in a
 //! production settings module, and FastAPI/Starlette `CORSMiddleware` with `allow_origins=["*"]`
-//! or a match-all `allow_origin_regex`; an error when credentials are allowed too.
+//! or a match-all `allow_origin_regex`; Flask-CORS `CORS(app)` / `@cross_origin()` with its
+//! default (every origin) or `origins="*"`; an error when credentials are allowed too.
 
 use tree_sitter::Node;
 
@@ -23,7 +24,7 @@ impl Rule for CorsOverlyPermissive {
     }
 
     fn may_apply(&self, text: &str) -> bool {
-        text.contains("CORSMiddleware") || text.contains("CORS_")
+        text.contains("CORSMiddleware") || text.contains("CORS_") || text.contains("flask_cors")
     }
 
     fn check(&self, file: &File, out: &mut Vec<Diagnostic>) {
@@ -36,6 +37,9 @@ impl Rule for CorsOverlyPermissive {
         }
         if file.text.contains("CORSMiddleware") {
             middleware(self.id(), py, file.text, out);
+        }
+        if file.text.contains("flask_cors") {
+            flask_cors(self.id(), py, file.text, out);
         }
     }
 }
@@ -169,4 +173,144 @@ fn wildcard_was_configured<'t>(py: &PythonFile<'t>, call: Node<'t>, source: &str
         node = parent;
     }
     false
+}
+
+/// Flask-CORS: `CORS(app, ...)` and `@cross_origin(...)`. Its default `origins` is `"*"`, and it
+/// answers a credentialed request with the caller's own origin, so `supports_credentials=True`
+/// with every origin allowed lets any site read authenticated responses.
+fn flask_cors(id: &'static str, py: &PythonFile, source: &str, out: &mut Vec<Diagnostic>) {
+    let calls = shared::calls_to(py, source, &["flask_cors"], |q| {
+        q.ends_with(".CORS") || q.ends_with(".cross_origin")
+    });
+    // `CORS(app)` also reads `CORS_ORIGINS` / `CORS_RESOURCES` from the app's configuration.
+    let configured_here = source.contains("CORS_ORIGINS") || source.contains("CORS_RESOURCES");
+    let config_elsewhere = source.contains("config.from_") || source.contains("config.update(");
+    for (call, qualified) in calls {
+        if wildcard_was_configured(py, call, source) {
+            continue;
+        }
+        let Some(args) = python::arguments(call, source) else {
+            continue; // `**options`
+        };
+        let is_extension = qualified.ends_with(".CORS");
+        let mut credentials = args
+            .keyword("supports_credentials")
+            .is_some_and(|(v, _)| shared::is_literal(v, source, &Literal::Bool(true)));
+        let (place, what, by_default) = if let Some((value, whole)) = args.keyword("origins") {
+            if origins_wildcard(value, source) != Some(true) {
+                continue;
+            }
+            (whole, "`origins` allows every origin", false)
+        } else if let Some((value, whole)) = args.keyword("resources") {
+            match resources_wildcard(value, source) {
+                Some((true, resource_credentials)) => {
+                    credentials |= resource_credentials;
+                    (whole, "`resources` allow every origin", false)
+                }
+                _ => continue,
+            }
+        } else {
+            // Nothing said: Flask-CORS's default is every origin. `CORS()` without the app gets
+            // its options in `init_app`.
+            if configured_here || is_extension && args.positional.is_empty() {
+                continue;
+            }
+            let what = if is_extension {
+                "allows every origin (Flask-CORS's default `origins` is `*`)"
+            } else {
+                "allows every origin on this route (the default `origins` is `*`)"
+            };
+            (call, what, true)
+        };
+        let call_text = python::text(call, source);
+        let shown = if call_text.len() <= 40 && !call_text.contains('\n') {
+            format!("`{call_text}`")
+        } else if is_extension {
+            "`CORS(...)`".to_string()
+        } else {
+            "`cross_origin(...)`".to_string()
+        };
+        let (message, severity) = if credentials {
+            (
+                format!("{shown}: {what} with `supports_credentials=True`: any website can make authenticated requests with your users' cookies and read the answers"),
+                Severity::Error,
+            )
+        } else if by_default && config_elsewhere {
+            (
+                format!("{shown}: {what} unless the app configuration sets `CORS_ORIGINS`: any website can call this API from a browser and read the answers"),
+                Severity::Info,
+            )
+        } else {
+            (
+                format!("{shown}: {what}: any website can call this API from a browser and read the answers"),
+                Severity::Warning,
+            )
+        };
+        out.push(Diagnostic::new(id, place.byte_range(), message).with_severity(severity));
+    }
+}
+
+/// `"*"`, a match-all regex, or a list holding one of them; `None` when not a literal.
+fn origins_wildcard(value: Node, source: &str) -> Option<bool> {
+    let literal = python::literal(value, source)?;
+    Some(
+        literal
+            .strings()
+            .iter()
+            .any(|o| *o == "*" || matches_everything(o)),
+    )
+}
+
+/// A literal `resources` argument: does some resource allow every origin (a pattern or a list of
+/// patterns gets the default `*`; a dict entry without `origins` too), and does it allow
+/// credentials? `None` when not literal.
+fn resources_wildcard(value: Node, source: &str) -> Option<(bool, bool)> {
+    if value.kind() != "dictionary" {
+        // `r"/api/*"` or a list of patterns: the default origins apply.
+        return python::literal(value, source).map(|_| (true, false));
+    }
+    let f = python::fields();
+    let mut wildcard = false;
+    let mut credentials = false;
+    let mut cursor = value.walk();
+    for pair in value.named_children(&mut cursor) {
+        if pair.kind() != "pair" {
+            if pair.kind() == "comment" {
+                continue;
+            }
+            return None; // `**other_resources`
+        }
+        let options = pair.child_by_field_id(f.value)?;
+        if options.kind() != "dictionary" {
+            return None;
+        }
+        let mut origins = None;
+        let mut resource_credentials = false;
+        let mut inner = options.walk();
+        for option in options.named_children(&mut inner) {
+            if option.kind() == "comment" {
+                continue;
+            }
+            if option.kind() != "pair" {
+                return None;
+            }
+            let key = option
+                .child_by_field_id(f.key)
+                .and_then(|k| python::string_value(k, source))?;
+            let option_value = option.child_by_field_id(f.value)?;
+            match key.as_str() {
+                "origins" => origins = Some(origins_wildcard(option_value, source)?),
+                "supports_credentials" => {
+                    resource_credentials =
+                        shared::is_literal(option_value, source, &Literal::Bool(true))
+                }
+                _ => {}
+            }
+        }
+        if origins.unwrap_or(true) {
+            wildcard = true;
+            credentials |= resource_credentials;
+        }
+    }
+    Some((wildcard, credentials))
 }

@@ -1,9 +1,12 @@
 pub mod allowed_hosts_wildcard;
+pub mod autoreload_in_production;
 pub mod cors_overly_permissive;
 pub mod debug_enabled_by_default;
+pub mod deploy_check_setting_weakened;
 pub mod dev_default_for_deploy_setting;
 pub mod env_default_in_settings;
 pub mod insecure_cookie_flags;
 pub mod localhost_in_production_env;
 pub mod password_validators_disabled;
+pub mod settings_key_reassigned;
 pub mod shared;

@@ -1,0 +1,916 @@
+//! AUTH002 webhook-without-signature-verification: Django views exempted from CSRF
+//! (`@csrf_exempt`, `@method_decorator(csrf_exempt, ...)`, `csrf_exempt(view)` in urlpatterns)
+//! that write to the database, enqueue a task or (for webhook-like views) parse the request body
+//! without first verifying who sent the request: no signature check (`hmac.compare_digest`,
+//! `stripe.Webhook.construct_event`, `*verify*`), no token comparison. A verification that runs on
+//! one branch only (`if settings.LOCAL: event = json.loads(body) else: construct_event(...)`) does
+//! not protect what comes after the branch; the unverified branch is reported.
+
+use std::collections::HashSet;
+
+use tree_sitter::Node;
+
+use super::{decorators, definition, definition_name, descendants, last_segment};
+use crate::analysis::{Diagnostic, File, PythonFile, Rule, Severity};
+use crate::checks::name_words;
+use crate::syntax::{python, FileKind};
+
+pub struct WebhookWithoutSignatureVerification;
+
+const CSRF_MODULE: &str = "django.views.decorators.csrf";
+const CSRF_EXEMPT: &str = "django.views.decorators.csrf.csrf_exempt";
+
+/// Methods of a class-based view that a CSRF exemption on `dispatch` opens up (GET is never
+/// CSRF-checked, so exempting it changes nothing).
+const UNSAFE_HANDLERS: &[&str] = &["dispatch", "post", "put", "patch", "delete"];
+
+/// Words in a view's name, class, route or module that mark it as called by another server.
+const WEBHOOK_WORDS: &[&str] = &[
+    "WEBHOOK",
+    "WEBHOOKS",
+    "HOOK",
+    "HOOKS",
+    "CALLBACK",
+    "CALLBACKS",
+    "IPN",
+    "NOTIFY",
+    "NOTIFICATION",
+    "NOTIFICATIONS",
+];
+
+/// Decorators and mixins that authenticate with the session cookie: the browser sends it with a
+/// cross-site form post, which is exactly what the CSRF check was there to stop.
+const SESSION_GUARDS: &[&str] = &[
+    "login_required",
+    "permission_required",
+    "user_passes_test",
+    "staff_member_required",
+    "superuser_required",
+    "LoginRequiredMixin",
+    "PermissionRequiredMixin",
+    "UserPassesTestMixin",
+];
+
+/// Model and queryset methods that write.
+const WRITES: &[&str] = &[
+    "save",
+    "create",
+    "update",
+    "delete",
+    "bulk_create",
+    "bulk_update",
+    "get_or_create",
+    "update_or_create",
+];
+
+/// Celery calls that enqueue work.
+const ENQUEUES: &[&str] = &["delay", "apply_async", "send_task"];
+
+/// Attributes of the request that hold what the caller sent.
+const BODY_ATTRIBUTES: &[&str] = &["body", "POST", "data", "stream"];
+
+/// Words that make a comparison or a header read a check of the caller's credentials.
+const CREDENTIAL_WORDS: &[&str] = &[
+    "secret",
+    "token",
+    "signature",
+    "digest",
+    "hmac",
+    "api_key",
+    "apikey",
+    "api-key",
+    "authorization",
+    "password",
+];
+
+impl Rule for WebhookWithoutSignatureVerification {
+    fn id(&self) -> &'static str {
+        "AUTH002"
+    }
+
+    fn applies_to(&self, kind: FileKind) -> bool {
+        kind == FileKind::Python
+    }
+
+    fn may_apply(&self, text: &str) -> bool {
+        text.contains("csrf_exempt")
+    }
+
+    fn check(&self, file: &File, out: &mut Vec<Diagnostic>) {
+        let Some(py) = file.python else { return };
+        let source = file.text;
+        let module_words = file
+            .path
+            .file_stem()
+            .and_then(|s| s.to_str())
+            .map(name_words)
+            .unwrap_or_default();
+        let mut seen: HashSet<usize> = HashSet::new();
+        for view in exempt_views(py, source) {
+            for handler in &view.handlers {
+                if !seen.insert(handler.id()) {
+                    continue;
+                }
+                let names = [
+                    Some(view.name.as_str()),
+                    Some(definition_name(*handler, source)),
+                    view.route.as_deref(),
+                ];
+                let webhook_like = names
+                    .into_iter()
+                    .flatten()
+                    .any(|n| is_webhook_word(&name_words(n)))
+                    || is_webhook_word(&module_words);
+                if let Some(mut diagnostic) = judge(py, source, &view, *handler, webhook_like) {
+                    if file.module.development {
+                        diagnostic = diagnostic.with_severity(Severity::Hint);
+                    }
+                    out.push(diagnostic);
+                }
+            }
+        }
+    }
+}
+
+fn is_webhook_word(words: &[String]) -> bool {
+    words.iter().any(|w| WEBHOOK_WORDS.contains(&w.as_str()))
+}
+
+/// A view whose CSRF check is off, and the functions that handle its unsafe requests.
+struct ExemptView<'t> {
+    /// The function or class name.
+    name: String,
+    /// The class of a class-based view.
+    class: Option<Node<'t>>,
+    handlers: Vec<Node<'t>>,
+    /// The URL pattern, when the exemption is applied in urlpatterns.
+    route: Option<String>,
+    /// How the exemption was applied, for the message.
+    how: &'static str,
+}
+
+/// Every view the module exempts from CSRF, found from the text of the names bound to
+/// `csrf_exempt` (through imports) rather than by walking the module.
+fn exempt_views<'t>(py: &PythonFile<'t>, source: &str) -> Vec<ExemptView<'t>> {
+    let mut views = Vec::new();
+    for local in py.names.locals_under(&[CSRF_MODULE]) {
+        for identifier in py.ancestry.identifiers(source, &local) {
+            let expr = py.ancestry.attribute_chain(identifier);
+            if py.names.qualify(expr, source).as_deref() != Some(CSRF_EXEMPT) {
+                continue;
+            }
+            if let Some(view) = exempted_by(py, source, expr) {
+                views.push(view);
+            }
+        }
+    }
+    views
+}
+
+/// The view a `csrf_exempt` expression applies to.
+fn exempted_by<'t>(py: &PythonFile<'t>, source: &str, expr: Node<'t>) -> Option<ExemptView<'t>> {
+    let ancestry = &py.ancestry;
+    let fields = python::fields();
+    let parent = ancestry.parent(expr)?;
+    match parent.kind() {
+        // `@csrf_exempt` on a function (or, mistakenly, straight on a method).
+        "decorator" => {
+            let decorated = ancestry.parent(parent)?;
+            let target = definition(decorated)?;
+            match target.kind() {
+                "class_definition" => {
+                    Some(class_view(target, source, UNSAFE_HANDLERS, "@csrf_exempt"))
+                }
+                _ => function_or_method_view(py, source, target, "@csrf_exempt"),
+            }
+        }
+        // `@method_decorator(csrf_exempt, name="dispatch")` on a class, or on a method.
+        "argument_list" => {
+            let call = ancestry.parent(parent)?;
+            let callee = call.child_by_field_id(fields.function)?;
+            if last_segment(callee, source) != "method_decorator" {
+                return None;
+            }
+            let decorator = ancestry.parent(call).filter(|d| d.kind() == "decorator")?;
+            let target = definition(ancestry.parent(decorator)?)?;
+            if target.kind() == "class_definition" {
+                let method = python::arguments(call, source)
+                    .and_then(|args| args.keyword("name"))
+                    .and_then(|(value, _)| python::string_value(value, source))
+                    .unwrap_or_else(|| "dispatch".to_string());
+                let methods: Vec<&str> = if method == "dispatch" {
+                    UNSAFE_HANDLERS.to_vec()
+                } else {
+                    vec![method.as_str()]
+                };
+                Some(class_view(
+                    target,
+                    source,
+                    &methods,
+                    "@method_decorator(csrf_exempt)",
+                ))
+            } else {
+                function_or_method_view(py, source, target, "@method_decorator(csrf_exempt)")
+            }
+        }
+        // `csrf_exempt(view)` / `csrf_exempt(SomeView.as_view())`, usually in urlpatterns.
+        "call"
+            if parent
+                .child_by_field_id(fields.function)
+                .is_some_and(|f| f.id() == expr.id()) =>
+        {
+            let args = python::arguments(parent, source)?;
+            let target = *args.positional.first()?;
+            let route = route_of(py, source, parent);
+            let mut view = match target.kind() {
+                "identifier" => {
+                    let function = module_definition(py, source, python::text(target, source))?;
+                    if function.kind() != "function_definition" {
+                        return None;
+                    }
+                    function_or_method_view(py, source, function, "csrf_exempt(...)")?
+                }
+                "call" => {
+                    let callee = target.child_by_field_id(fields.function)?;
+                    if callee.kind() != "attribute" || last_segment(callee, source) != "as_view" {
+                        return None;
+                    }
+                    let object = callee.child_by_field_id(fields.object)?;
+                    if object.kind() != "identifier" {
+                        return None; // a view imported from another module: not looked at
+                    }
+                    let class = module_definition(py, source, python::text(object, source))?;
+                    if class.kind() != "class_definition" {
+                        return None;
+                    }
+                    class_view(class, source, UNSAFE_HANDLERS, "csrf_exempt(...)")
+                }
+                _ => return None,
+            };
+            view.route = route;
+            Some(view)
+        }
+        _ => None,
+    }
+}
+
+/// A function view, or the class of a method the exemption was put on (`dispatch`).
+fn function_or_method_view<'t>(
+    py: &PythonFile<'t>,
+    source: &str,
+    function: Node<'t>,
+    how: &'static str,
+) -> Option<ExemptView<'t>> {
+    let name = definition_name(function, source).to_string();
+    if let Some(class) = enclosing_class(py, function) {
+        let methods: Vec<&str> = if name == "dispatch" {
+            UNSAFE_HANDLERS.to_vec()
+        } else {
+            vec![name.as_str()]
+        };
+        let mut view = class_view(class, source, &methods, how);
+        if !view.handlers.iter().any(|h| h.id() == function.id()) {
+            view.handlers.push(function);
+        }
+        return Some(view);
+    }
+    Some(ExemptView {
+        name,
+        class: None,
+        handlers: vec![function],
+        route: None,
+        how,
+    })
+}
+
+/// The class whose body directly defines `function`.
+fn enclosing_class<'t>(py: &PythonFile<'t>, function: Node<'t>) -> Option<Node<'t>> {
+    let mut node = py.ancestry.parent(function)?;
+    if node.kind() == "decorated_definition" {
+        node = py.ancestry.parent(node)?;
+    }
+    let block = node;
+    (block.kind() == "block")
+        .then(|| py.ancestry.parent(block))
+        .flatten()
+        .filter(|c| c.kind() == "class_definition")
+}
+
+fn class_view<'t>(
+    class: Node<'t>,
+    source: &str,
+    methods: &[&str],
+    how: &'static str,
+) -> ExemptView<'t> {
+    let handlers = class_methods(class)
+        .into_iter()
+        .filter(|m| methods.contains(&definition_name(*m, source)))
+        .collect();
+    ExemptView {
+        name: definition_name(class, source).to_string(),
+        class: Some(class),
+        handlers,
+        route: None,
+        how,
+    }
+}
+
+/// The functions defined directly in a class body.
+fn class_methods(class: Node) -> Vec<Node> {
+    let Some(body) = class.child_by_field_id(python::fields().body) else {
+        return Vec::new();
+    };
+    let mut cursor = body.walk();
+    let found = body
+        .named_children(&mut cursor)
+        .filter_map(|s| match s.kind() {
+            "function_definition" => Some(s),
+            "decorated_definition" => definition(s).filter(|d| d.kind() == "function_definition"),
+            _ => None,
+        })
+        .collect();
+    found
+}
+
+/// The module-level function or class called `name`.
+fn module_definition<'t>(py: &PythonFile<'t>, source: &str, name: &str) -> Option<Node<'t>> {
+    py.ancestry
+        .identifiers(source, name)
+        .into_iter()
+        .filter_map(|id| py.ancestry.parent(id))
+        .filter(|d| matches!(d.kind(), "function_definition" | "class_definition"))
+        .filter(|d| definition_name(*d, source) == name)
+        .find(|d| {
+            let mut up = py.ancestry.parent(*d);
+            if up.is_some_and(|p| p.kind() == "decorated_definition") {
+                up = up.and_then(|p| py.ancestry.parent(p));
+            }
+            up.is_some_and(|p| p.kind() == "module")
+        })
+}
+
+/// The route of the `path(...)` / `re_path(...)` / `url(...)` entry a view is passed to: its
+/// pattern and its `name=`.
+fn route_of<'t>(py: &PythonFile<'t>, source: &str, view_call: Node<'t>) -> Option<String> {
+    let list = py
+        .ancestry
+        .parent(view_call)
+        .filter(|p| p.kind() == "argument_list")?;
+    let entry = py.ancestry.parent(list)?;
+    let args = python::arguments(entry, source)?;
+    let mut parts: Vec<String> = args
+        .positional
+        .first()
+        .and_then(|p| python::string_value(*p, source))
+        .into_iter()
+        .collect();
+    if let Some(name) = args
+        .keyword("name")
+        .and_then(|(v, _)| python::string_value(v, source))
+    {
+        parts.push(name);
+    }
+    (!parts.is_empty()).then(|| parts.join(" "))
+}
+
+/// What a handler does that matters here, in source order.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Effect {
+    /// A database write or an enqueued task.
+    Write,
+    /// A read of what the caller sent.
+    BodyRead,
+    /// A check of the caller: signature, token or shared secret.
+    Verification,
+}
+
+fn effects<'t>(source: &str, handler: Node<'t>, request: &str) -> Vec<(Effect, Node<'t>)> {
+    let fields = python::fields();
+    let mut out = Vec::new();
+    for node in descendants(handler) {
+        match node.kind() {
+            "call" => {
+                let Some(callee) = node.child_by_field_id(fields.function) else {
+                    continue;
+                };
+                let name = last_segment(callee, source);
+                if is_verification_call(name) {
+                    out.push((Effect::Verification, node));
+                } else if callee.kind() == "attribute" && is_write(callee, name, source) {
+                    out.push((Effect::Write, node));
+                }
+            }
+            "attribute" => {
+                let Some(object) = node.child_by_field_id(fields.object) else {
+                    continue;
+                };
+                let attribute = node
+                    .child_by_field_id(fields.attribute)
+                    .map_or("", |a| python::text(a, source));
+                if is_request(object, source, request) && BODY_ATTRIBUTES.contains(&attribute) {
+                    out.push((Effect::BodyRead, node));
+                }
+            }
+            "comparison_operator" => {
+                let text = python::text(node, source).to_ascii_lowercase();
+                if CREDENTIAL_WORDS.iter().any(|w| text.contains(w)) {
+                    out.push((Effect::Verification, node));
+                }
+            }
+            // `request.headers["Authorization"]`, `request.META["HTTP_X_API_KEY"]`
+            "subscript" if is_credential_header_read(node, source, request) => {
+                out.push((Effect::Verification, node));
+            }
+            _ => {}
+        }
+    }
+    out
+}
+
+fn is_verification_call(name: &str) -> bool {
+    let lower = name.to_ascii_lowercase();
+    lower.contains("verify")
+        || lower.contains("compare_digest")
+        || lower == "constant_time_compare"
+        || lower == "construct_event"
+        || (lower.contains("signature") || lower.contains("webhook"))
+            && (lower.contains("valid") || lower.contains("check"))
+}
+
+fn is_write(callee: Node, name: &str, source: &str) -> bool {
+    if ENQUEUES.contains(&name) {
+        return true;
+    }
+    if !WRITES.contains(&name) {
+        return false;
+    }
+    let receiver = callee
+        .child_by_field_id(python::fields().object)
+        .map_or("", |o| python::text(o, source));
+    let last = receiver.rsplit('.').next().unwrap_or(receiver);
+    match name {
+        // `dict.update(...)`, `context.update(...)`: only a queryset update writes.
+        "update" => receiver.contains("objects") || receiver.ends_with(')'),
+        // `cache.delete(key)`, `request.session.delete()` are not model writes.
+        "delete" | "create" => !matches!(last, "cache" | "session" | "headers" | "cookies"),
+        _ => true,
+    }
+}
+
+/// `request` itself, or `self.request` in a class-based view.
+fn is_request(node: Node, source: &str, request: &str) -> bool {
+    let text = python::text(node, source);
+    text == request || text == "self.request"
+}
+
+fn is_credential_header_read(subscript: Node, source: &str, request: &str) -> bool {
+    let fields = python::fields();
+    let Some(value) = subscript.child_by_field_id(fields.value) else {
+        return false;
+    };
+    let headers = value.kind() == "attribute"
+        && value
+            .child_by_field_id(fields.object)
+            .is_some_and(|o| is_request(o, source, request))
+        && matches!(
+            last_segment(value, source),
+            "headers" | "META" | "GET" | "query_params"
+        );
+    headers
+        && subscript
+            .child_by_field_id(fields.subscript)
+            .and_then(|k| python::string_value(k, source))
+            .is_some_and(|key| {
+                let key = key.to_ascii_lowercase();
+                CREDENTIAL_WORDS.iter().any(|w| key.contains(w))
+            })
+}
+
+/// The name the handler's request parameter has (`request`, or the first parameter after
+/// `self`).
+fn request_parameter(handler: Node, source: &str, is_method: bool) -> String {
+    let params = handler.child_by_field_name("parameters");
+    let names: Vec<String> = params
+        .map(|p| {
+            let mut cursor = p.walk();
+            let found = p
+                .named_children(&mut cursor)
+                .filter_map(|param| match param.kind() {
+                    "identifier" => Some(python::text(param, source).to_string()),
+                    "typed_parameter" => param
+                        .named_child(0)
+                        .filter(|n| n.kind() == "identifier")
+                        .map(|n| python::text(n, source).to_string()),
+                    _ => None,
+                })
+                .collect();
+            found
+        })
+        .unwrap_or_default();
+    let index = usize::from(is_method);
+    names
+        .get(index)
+        .cloned()
+        .unwrap_or_else(|| "request".to_string())
+}
+
+/// Does `verification` run on every path that reaches `target`? It must come first, and every
+/// block around it must also hold `target` (a `try:` or `with` body runs straight through).
+fn covers<'t>(
+    py: &PythonFile<'t>,
+    handler: Node<'t>,
+    verification: Node<'t>,
+    target: Node<'t>,
+) -> bool {
+    if verification.end_byte() > target.start_byte() {
+        return false;
+    }
+    let mut node = verification;
+    while let Some(block) = conditional_ancestor(py, handler, node) {
+        if !contains(block, target) {
+            return false;
+        }
+        node = block;
+    }
+    true
+}
+
+fn contains(outer: Node, inner: Node) -> bool {
+    outer.start_byte() <= inner.start_byte() && inner.end_byte() <= outer.end_byte()
+}
+
+/// The nearest ancestor of `node` below `handler` that runs only sometimes: the block of an
+/// `if`/`elif`/`else`, a loop or an `except`, or a conditional expression.
+fn conditional_ancestor<'t>(
+    py: &PythonFile<'t>,
+    handler: Node<'t>,
+    node: Node<'t>,
+) -> Option<Node<'t>> {
+    let mut current = py.ancestry.parent(node)?;
+    while current.id() != handler.id() {
+        match current.kind() {
+            "conditional_expression" => return Some(current),
+            "block" => {
+                let owner = py.ancestry.parent(current)?;
+                let runs_through = match owner.kind() {
+                    "try_statement" | "with_statement" | "finally_clause" => true,
+                    "else_clause" => py
+                        .ancestry
+                        .parent(owner)
+                        .is_some_and(|o| o.kind() == "try_statement"),
+                    _ => owner.id() == handler.id(),
+                };
+                if !runs_through {
+                    return Some(current);
+                }
+            }
+            _ => {}
+        }
+        current = py.ancestry.parent(current)?;
+    }
+    None
+}
+
+/// Where to point when a verification exists but only on some branch: the header of the
+/// sibling branch that skips it (`if settings.USE_LOCALSTRIPE:`).
+fn unverified_branch<'t>(
+    py: &PythonFile<'t>,
+    handler: Node<'t>,
+    verification: Node<'t>,
+    source: &str,
+) -> Option<(Node<'t>, String)> {
+    let fields = python::fields();
+    let mut node = verification;
+    while node.id() != handler.id() {
+        let parent = py.ancestry.parent(node)?;
+        if parent.kind() == "if_statement" {
+            // The branches of this `if`, as (header to point at, block).
+            let mut branches: Vec<(Node, Node)> = Vec::new();
+            if let (Some(condition), Some(block)) = (
+                parent.child_by_field_name("condition"),
+                parent.child_by_field_name("consequence"),
+            ) {
+                branches.push((condition, block));
+            }
+            let mut cursor = parent.walk();
+            for clause in parent.named_children(&mut cursor) {
+                match clause.kind() {
+                    "elif_clause" => {
+                        if let (Some(c), Some(b)) = (
+                            clause.child_by_field_name("condition"),
+                            clause.child_by_field_name("consequence"),
+                        ) {
+                            branches.push((c, b));
+                        }
+                    }
+                    "else_clause" => {
+                        if let Some(b) = clause.child_by_field_id(fields.body) {
+                            branches.push((clause.child(0).unwrap_or(clause), b));
+                        }
+                    }
+                    _ => {}
+                }
+            }
+            let skipping = branches
+                .iter()
+                .find(|(_, block)| !contains(*block, verification));
+            if let Some((header, _)) = skipping {
+                let condition = python::text(branches[0].0, source);
+                let when = if contains(branches[0].1, verification) {
+                    format!("`{condition}` is false")
+                } else {
+                    format!("`{condition}` is true")
+                };
+                return Some((*header, when));
+            }
+        }
+        node = parent;
+    }
+    None
+}
+
+/// The finding for one handler, if it deserves one.
+fn judge<'t>(
+    py: &PythonFile<'t>,
+    source: &str,
+    view: &ExemptView<'t>,
+    handler: Node<'t>,
+    webhook_like: bool,
+) -> Option<Diagnostic> {
+    let is_method = view.class.is_some() || {
+        let params = handler
+            .child_by_field_name("parameters")
+            .map_or("", |p| python::text(p, source));
+        params.starts_with("(self") || params.starts_with("(cls")
+    };
+    let request = request_parameter(handler, source, is_method);
+    if authenticated_by_token(view, source) || verified_by_decorator(py, view, handler, source) {
+        return None;
+    }
+    let effects = effects(source, handler, &request);
+    let verifications: Vec<Node> = effects
+        .iter()
+        .filter(|(e, _)| *e == Effect::Verification)
+        .map(|(_, n)| *n)
+        .collect();
+    let first_write = effects
+        .iter()
+        .find(|(e, _)| *e == Effect::Write)
+        .map(|(_, n)| *n);
+    let body_read = effects
+        .iter()
+        .find(|(e, _)| *e == Effect::BodyRead)
+        .map(|(_, n)| *n);
+    let name_node = handler.child_by_field_id(python::fields().name)?;
+    let view_name = match view.class {
+        Some(_) => format!("{}.{}", view.name, definition_name(handler, source)),
+        None => view.name.clone(),
+    };
+
+    if let Some(guard) = session_guard(py, view, handler, source) {
+        // Authenticated by the session cookie: the exemption lets any site post as the user.
+        let write = first_write?;
+        let message = format!(
+            "`{view_name}` is exempt from CSRF ({}) but authenticates with the session cookie (`{guard}`): any website can make a signed-in user's browser post to it and reach `{}`",
+            view.how,
+            describe(write, source)
+        );
+        return Some(
+            Diagnostic::new("AUTH002", name_node.byte_range(), message)
+                .with_severity(Severity::Error),
+        );
+    }
+
+    // What the verification has to come before: the first write, or, for a webhook that hands
+    // the parsed body to helpers, the end of the handler.
+    let (target, what) = match (first_write, body_read) {
+        (Some(write), _) => (write, format!("reaches `{}`", describe(write, source))),
+        (None, Some(read)) if webhook_like => {
+            let body = handler.child_by_field_id(python::fields().body)?;
+            let last = body.named_child(body.named_child_count().checked_sub(1)?)?;
+            (last, format!("parses `{}`", python::text(read, source)))
+        }
+        _ => return None,
+    };
+    // Every write must be covered, not only the first.
+    let unverified = effects
+        .iter()
+        .filter(|(e, _)| *e == Effect::Write)
+        .map(|(_, n)| *n)
+        .chain(std::iter::once(target))
+        .find(|t| !verifications.iter().any(|v| covers(py, handler, *v, *t)))?;
+    let (target, what) = if unverified.id() == target.id() {
+        (target, what)
+    } else {
+        (
+            unverified,
+            format!("reaches `{}`", describe(unverified, source)),
+        )
+    };
+    let severity = if webhook_like {
+        Severity::Error
+    } else {
+        Severity::Warning
+    };
+    let kind = if webhook_like { "webhook" } else { "request" };
+    // A verification that precedes the target on some branch only: point at the branch.
+    let partial = verifications
+        .iter()
+        .filter(|v| v.end_byte() <= target.start_byte())
+        .find_map(|v| unverified_branch(py, handler, *v, source));
+    let diagnostic = match partial {
+        Some((header, when)) => Diagnostic::new(
+            "AUTH002",
+            header.byte_range(),
+            format!(
+                "`{view_name}` skips its signature check when {when} and still {what}: on this branch anyone can forge the {kind}"
+            ),
+        ),
+        None => Diagnostic::new(
+            "AUTH002",
+            name_node.byte_range(),
+            format!(
+                "`{view_name}` is exempt from CSRF ({}) and {what} without verifying a signature or token first: anyone who can reach the URL can forge this {kind}",
+                view.how
+            ),
+        ),
+    };
+    Some(diagnostic.with_severity(severity))
+}
+
+/// A short, one-line rendering of a call for messages.
+fn describe(node: Node, source: &str) -> String {
+    let text = match node.kind() {
+        "call" => node
+            .child_by_field_id(python::fields().function)
+            .map_or_else(
+                || python::text(node, source).to_string(),
+                |f| format!("{}()", python::text(f, source)),
+            ),
+        _ => python::text(node, source).to_string(),
+    };
+    let one_line: String = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    if one_line.chars().count() > 60 {
+        let cut: String = one_line.chars().take(57).collect();
+        format!("{cut}...")
+    } else {
+        one_line
+    }
+}
+
+/// A session-based guard on the view: a decorator on the handler, a `method_decorator` on the
+/// class, a mixin, or a `request.user.is_authenticated` check in the body.
+fn session_guard<'t>(
+    py: &PythonFile<'t>,
+    view: &ExemptView<'t>,
+    handler: Node<'t>,
+    source: &str,
+) -> Option<String> {
+    let mut candidates: Vec<Node> = decorators(handler, &py.ancestry);
+    if let Some(class) = view.class {
+        candidates.extend(decorators(class, &py.ancestry));
+        if let Some(bases) = class.child_by_field_id(python::fields().superclasses) {
+            let mut cursor = bases.walk();
+            candidates.extend(bases.named_children(&mut cursor));
+        }
+    }
+    for candidate in candidates {
+        let text = python::text(candidate, source);
+        if let Some(guard) = SESSION_GUARDS.iter().find(|g| {
+            text.split(|c: char| !(c.is_alphanumeric() || c == '_'))
+                .any(|word| word == **g)
+        }) {
+            return Some(guard.to_string());
+        }
+    }
+    let body = python::text(handler, source);
+    [
+        "user.is_authenticated",
+        "user.is_staff",
+        "user.is_superuser",
+        "user.has_perm",
+    ]
+    .iter()
+    .find(|check| body.contains(**check))
+    .map(|check| format!("request.{check}"))
+}
+
+/// A decorator that verifies before the handler runs (`@verify_github_signature`,
+/// `@method_decorator(require_hmac)`): its code is elsewhere, its name says what it does.
+fn verified_by_decorator<'t>(
+    py: &PythonFile<'t>,
+    view: &ExemptView<'t>,
+    handler: Node<'t>,
+    source: &str,
+) -> bool {
+    let mut candidates: Vec<Node> = decorators(handler, &py.ancestry);
+    if let Some(class) = view.class {
+        candidates.extend(decorators(class, &py.ancestry));
+    }
+    candidates.iter().any(|decorator| {
+        let mut names = vec![last_segment(*decorator, source)];
+        // `method_decorator(verify_signature, name="dispatch")`: the wrapped decorator counts.
+        if decorator.kind() == "call" {
+            if let Some(args) = python::arguments(*decorator, source) {
+                names.extend(args.positional.iter().map(|a| last_segment(*a, source)));
+            }
+        }
+        names.iter().any(|name| {
+            let lower = name.to_ascii_lowercase();
+            is_verification_call(name) || lower.contains("signature") || lower.contains("hmac")
+        })
+    })
+}
+
+/// Django REST framework classes that authenticate every request (`authentication_classes` or
+/// `permission_classes` set to something other than nothing / `AllowAny`). DRF enforces CSRF
+/// itself for session authentication, and other schemes do not ride on a cookie.
+fn authenticated_by_token(view: &ExemptView, source: &str) -> bool {
+    let Some(class) = view.class else {
+        return false;
+    };
+    let Some(body) = class.child_by_field_id(python::fields().body) else {
+        return false;
+    };
+    let mut cursor = body.walk();
+    let authenticated = body.named_children(&mut cursor).any(|statement| {
+        let Some(assignment) = statement
+            .named_child(0)
+            .filter(|a| statement.kind() == "expression_statement" && a.kind() == "assignment")
+        else {
+            return false;
+        };
+        let fields = python::fields();
+        let (Some(left), Some(right)) = (
+            assignment.child_by_field_id(fields.left),
+            assignment.child_by_field_id(fields.right),
+        ) else {
+            return false;
+        };
+        let name = python::text(left, source);
+        if name != "authentication_classes" && name != "permission_classes" {
+            return false;
+        }
+        let value = python::text(right, source);
+        let empty = matches!(right.kind(), "list" | "tuple") && right.named_child_count() == 0;
+        !empty && !value.contains("AllowAny")
+    });
+    authenticated
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::analysis::{analyse, AllRules, Input};
+    use crate::syntax::FileKind;
+    use std::path::Path;
+
+    fn findings(path: &str, source: &str) -> Vec<(String, String)> {
+        analyse(
+            &Input {
+                path: Path::new(path),
+                text: source,
+                kind: FileKind::Python,
+                tree: None,
+            },
+            &AllRules,
+        )
+        .diagnostics
+        .into_iter()
+        .filter(|d| d.rule == "AUTH002")
+        .map(|d| (source[d.range].to_string(), d.severity.as_str().to_string()))
+        .collect()
+    }
+
+    #[test]
+    fn verification_inside_try_protects_what_follows() {
+        let src = "import stripe\nfrom django.views.decorators.csrf import csrf_exempt\n@csrf_exempt\ndef stripe_webhook(request):\n    try:\n        event = stripe.Webhook.construct_event(request.body, request.headers['Stripe-Signature'], SECRET)\n    except ValueError:\n        return HttpResponse(status=400)\n    Payment.objects.filter(ref=event.id).update(paid=True)\n";
+        assert!(findings("app/views.py", src).is_empty());
+    }
+
+    #[test]
+    fn verification_on_one_branch_is_reported_on_the_other() {
+        let src = "import json, stripe\nfrom django.views.decorators.csrf import csrf_exempt\n@csrf_exempt\ndef stripe_webhook(request):\n    if settings.USE_LOCALSTRIPE:\n        event = json.loads(request.body)\n    else:\n        event = stripe.Webhook.construct_event(request.body, sig, SECRET)\n    Payment.objects.filter(ref=event.id).update(paid=True)\n";
+        assert_eq!(
+            findings("app/views.py", src),
+            [("settings.USE_LOCALSTRIPE".to_string(), "error".to_string())]
+        );
+    }
+
+    #[test]
+    fn verification_after_the_write_does_not_count() {
+        let src = "import hmac\nfrom django.views.decorators.csrf import csrf_exempt\n@csrf_exempt\ndef sync(request):\n    Item.objects.create(data=request.body)\n    hmac.compare_digest(a, b)\n";
+        assert_eq!(
+            findings("app/views.py", src),
+            [("sync".to_string(), "warning".to_string())]
+        );
+    }
+
+    #[test]
+    fn exemption_in_urlpatterns_resolves_local_views_only() {
+        let src = "from django.urls import path\nfrom django.views.decorators.csrf import csrf_exempt\nfrom django.views import View\nfrom .views import Other\nclass PayView(View):\n    def post(self, request):\n        Order.objects.filter(pk=request.POST['id']).update(paid=True)\nurlpatterns = [\n    path('pay/notify/', csrf_exempt(PayView.as_view())),\n    path('other/', csrf_exempt(Other.as_view())),\n]\n";
+        assert_eq!(
+            findings("app/urls.py", src),
+            [("post".to_string(), "error".to_string())]
+        );
+    }
+}

@@ -2,6 +2,7 @@
 //! examples live in `rules/<ID>.toml`.
 
 pub mod auth;
+pub mod cel;
 pub mod cfg;
 pub mod env;
 pub mod net;
@@ -28,6 +29,7 @@ pub fn all() -> &'static [&'static dyn Rule] {
         &net::tls_verification_disabled::TlsVerificationDisabled,
         &net::http_call_without_timeout::HttpCallWithoutTimeout,
         &auth::webhook_without_signature_verification::WebhookWithoutSignatureVerification,
+        &cel::unbounded_task_retry::UnboundedTaskRetry,
         &sec::secret_env_default::SecretEnvDefault,
         &sec::env_file_secret::EnvFileSecret,
     ]

@@ -13,7 +13,8 @@ use tree_sitter::Node;
 use super::{decorators, definition, definition_name, descendants, last_segment};
 use crate::analysis::{Diagnostic, File, PythonFile, Rule, Severity};
 use crate::checks::name_words;
-use crate::syntax::{python, FileKind};
+use crate::syntax::python::{self, Literal};
+use crate::syntax::FileKind;
 
 pub struct WebhookWithoutSignatureVerification;
 
@@ -387,6 +388,8 @@ enum Effect {
 fn effects<'t>(source: &str, handler: Node<'t>, request: &str) -> Vec<(Effect, Node<'t>)> {
     let fields = python::fields();
     let mut out = Vec::new();
+    // Calls that only print or log what they get: reading the body there is not acting on it.
+    let mut logging: Vec<std::ops::Range<usize>> = Vec::new();
     for node in descendants(handler) {
         match node.kind() {
             "call" => {
@@ -396,8 +399,10 @@ fn effects<'t>(source: &str, handler: Node<'t>, request: &str) -> Vec<(Effect, N
                 let name = last_segment(callee, source);
                 if is_verification_call(name) {
                     out.push((Effect::Verification, node));
-                } else if callee.kind() == "attribute" && is_write(callee, name, source) {
+                } else if callee.kind() == "attribute" && is_write(node, callee, name, source) {
                     out.push((Effect::Write, node));
+                } else if is_logging_call(callee, name, source) {
+                    logging.push(node.byte_range());
                 }
             }
             "attribute" => {
@@ -407,7 +412,11 @@ fn effects<'t>(source: &str, handler: Node<'t>, request: &str) -> Vec<(Effect, N
                 let attribute = node
                     .child_by_field_id(fields.attribute)
                     .map_or("", |a| python::text(a, source));
-                if is_request(object, source, request) && BODY_ATTRIBUTES.contains(&attribute) {
+                let logged = logging.iter().any(|r| r.contains(&node.start_byte()));
+                if is_request(object, source, request)
+                    && BODY_ATTRIBUTES.contains(&attribute)
+                    && !logged
+                {
                     out.push((Effect::BodyRead, node));
                 }
             }
@@ -437,11 +446,34 @@ fn is_verification_call(name: &str) -> bool {
             && (lower.contains("valid") || lower.contains("check"))
 }
 
-fn is_write(callee: Node, name: &str, source: &str) -> bool {
+/// `print(...)`, `logger.info(...)`, `logging.warning(...)`.
+fn is_logging_call(callee: Node, name: &str, source: &str) -> bool {
+    if name == "print" && callee.kind() == "identifier" {
+        return true;
+    }
+    let receiver = callee
+        .child_by_field_id(python::fields().object)
+        .map_or("", |o| python::text(o, source))
+        .to_ascii_lowercase();
+    receiver.contains("log")
+        && matches!(
+            name,
+            "debug" | "info" | "warning" | "warn" | "error" | "exception" | "critical" | "log"
+        )
+}
+
+fn is_write(call: Node, callee: Node, name: &str, source: &str) -> bool {
     if ENQUEUES.contains(&name) {
         return true;
     }
     if !WRITES.contains(&name) {
+        return false;
+    }
+    // `form.save(commit=False)` builds the object without writing it.
+    let no_commit = python::arguments(call, source)
+        .and_then(|args| args.keyword("commit"))
+        .is_some_and(|(value, _)| python::literal(value, source) == Some(Literal::Bool(false)));
+    if no_commit {
         return false;
     }
     let receiver = callee
@@ -519,6 +551,7 @@ fn request_parameter(handler: Node, source: &str, is_method: bool) -> String {
 fn covers<'t>(
     py: &PythonFile<'t>,
     handler: Node<'t>,
+    verifications: &[Node<'t>],
     verification: Node<'t>,
     target: Node<'t>,
 ) -> bool {
@@ -527,10 +560,19 @@ fn covers<'t>(
     }
     let mut node = verification;
     while let Some(block) = conditional_ancestor(py, handler, node) {
-        if !contains(block, target) {
-            return false;
+        if contains(block, target) {
+            node = block;
+            continue;
         }
-        node = block;
+        match if_statement_of(py, block) {
+            Some(statement)
+                if !contains(statement, target)
+                    && verifies_in_every_branch(statement, verifications) =>
+            {
+                node = statement;
+            }
+            _ => return false,
+        }
     }
     true
 }
@@ -571,57 +613,109 @@ fn conditional_ancestor<'t>(
     None
 }
 
+/// The branches of an `if` statement as (header to point at, block), and whether it has an
+/// `else` (without one, there is a path through none of them).
+fn branches(statement: Node) -> (Vec<(Node, Node)>, bool) {
+    let fields = python::fields();
+    let mut out: Vec<(Node, Node)> = Vec::new();
+    let mut has_else = false;
+    if let (Some(condition), Some(block)) = (
+        statement.child_by_field_name("condition"),
+        statement.child_by_field_name("consequence"),
+    ) {
+        out.push((condition, block));
+    }
+    let mut cursor = statement.walk();
+    for clause in statement.named_children(&mut cursor) {
+        match clause.kind() {
+            "elif_clause" => {
+                if let (Some(c), Some(b)) = (
+                    clause.child_by_field_name("condition"),
+                    clause.child_by_field_name("consequence"),
+                ) {
+                    out.push((c, b));
+                }
+            }
+            "else_clause" => {
+                if let Some(b) = clause.child_by_field_id(fields.body) {
+                    has_else = true;
+                    out.push((clause.child(0).unwrap_or(clause), b));
+                }
+            }
+            _ => {}
+        }
+    }
+    (out, has_else)
+}
+
+/// The `if` statement a branch block belongs to.
+fn if_statement_of<'t>(py: &PythonFile<'t>, block: Node<'t>) -> Option<Node<'t>> {
+    let owner = py.ancestry.parent(block)?;
+    match owner.kind() {
+        "if_statement" => Some(owner),
+        "elif_clause" | "else_clause" => py
+            .ancestry
+            .parent(owner)
+            .filter(|p| p.kind() == "if_statement"),
+        _ => None,
+    }
+}
+
+/// An `if`/`else` that verifies in every branch (`if secret in request.GET: verify_secret(...)
+/// else: verify(...)`) verifies as a whole.
+fn verifies_in_every_branch(statement: Node, verifications: &[Node]) -> bool {
+    let (branches, has_else) = branches(statement);
+    has_else
+        && branches
+            .iter()
+            .all(|(_, block)| verifications.iter().any(|v| contains(*block, *v)))
+}
+
 /// Where to point when a verification exists but only on some branch: the header of the
-/// sibling branch that skips it (`if settings.USE_LOCALSTRIPE:`).
+/// sibling branch that skips it (`if settings.USE_LOCALSTRIPE:`), or the condition of an `if`
+/// without `else` that guards it.
 fn unverified_branch<'t>(
     py: &PythonFile<'t>,
     handler: Node<'t>,
     verification: Node<'t>,
     source: &str,
 ) -> Option<(Node<'t>, String)> {
-    let fields = python::fields();
     let mut node = verification;
     while node.id() != handler.id() {
         let parent = py.ancestry.parent(node)?;
         if parent.kind() == "if_statement" {
-            // The branches of this `if`, as (header to point at, block).
-            let mut branches: Vec<(Node, Node)> = Vec::new();
-            if let (Some(condition), Some(block)) = (
-                parent.child_by_field_name("condition"),
-                parent.child_by_field_name("consequence"),
-            ) {
-                branches.push((condition, block));
+            let (branches, has_else) = branches(parent);
+            let Some((first_condition, first_block)) = branches.first().copied() else {
+                node = parent;
+                continue;
+            };
+            // A verification in the condition itself runs on every path through the `if`.
+            if contains(first_condition, verification) {
+                node = parent;
+                continue;
             }
-            let mut cursor = parent.walk();
-            for clause in parent.named_children(&mut cursor) {
-                match clause.kind() {
-                    "elif_clause" => {
-                        if let (Some(c), Some(b)) = (
-                            clause.child_by_field_name("condition"),
-                            clause.child_by_field_name("consequence"),
-                        ) {
-                            branches.push((c, b));
-                        }
-                    }
-                    "else_clause" => {
-                        if let Some(b) = clause.child_by_field_id(fields.body) {
-                            branches.push((clause.child(0).unwrap_or(clause), b));
-                        }
-                    }
-                    _ => {}
-                }
-            }
+            let condition = python::text(first_condition, source);
             let skipping = branches
                 .iter()
-                .find(|(_, block)| !contains(*block, verification));
-            if let Some((header, _)) = skipping {
-                let condition = python::text(branches[0].0, source);
-                let when = if contains(branches[0].1, verification) {
-                    format!("`{condition}` is false")
-                } else {
-                    format!("`{condition}` is true")
-                };
-                return Some((*header, when));
+                .position(|(_, block)| !contains(*block, verification));
+            match skipping {
+                Some(0) => return Some((first_condition, format!("`{condition}` is true"))),
+                Some(i) if branches.len() == 2 && contains(first_block, verification) => {
+                    return Some((branches[i].0, format!("`{condition}` is false")));
+                }
+                Some(i) => {
+                    let header = branches[i].0;
+                    let when = if header.kind() == "else" {
+                        "none of the conditions above holds".to_string()
+                    } else {
+                        format!("`{}` is true", python::text(header, source))
+                    };
+                    return Some((header, when));
+                }
+                None if !has_else => {
+                    return Some((first_condition, format!("`{condition}` is false")));
+                }
+                None => {}
             }
         }
         node = parent;
@@ -644,7 +738,10 @@ fn judge<'t>(
         params.starts_with("(self") || params.starts_with("(cls")
     };
     let request = request_parameter(handler, source, is_method);
-    if authenticated_by_token(view, source) || verified_by_decorator(py, view, handler, source) {
+    if authenticated_by_token(view, source)
+        || verified_by_decorator(py, view, handler, source)
+        || secret_in_url(handler, source)
+    {
         return None;
     }
     let effects = effects(source, handler, &request);
@@ -698,7 +795,11 @@ fn judge<'t>(
         .filter(|(e, _)| *e == Effect::Write)
         .map(|(_, n)| *n)
         .chain(std::iter::once(target))
-        .find(|t| !verifications.iter().any(|v| covers(py, handler, *v, *t)))?;
+        .find(|t| {
+            !verifications
+                .iter()
+                .any(|v| covers(py, handler, &verifications, *v, *t))
+        })?;
     let (target, what) = if unverified.id() == target.id() {
         (target, what)
     } else {
@@ -793,6 +894,33 @@ fn session_guard<'t>(
     .iter()
     .find(|check| body.contains(**check))
     .map(|check| format!("request.{check}"))
+}
+
+/// A handler that takes a secret from its URL (`def telegram_webhook(request, token)`,
+/// `def hook(request, secret_hash)`): the unguessable URL is the shared secret.
+fn secret_in_url(handler: Node, source: &str) -> bool {
+    let Some(params) = handler.child_by_field_name("parameters") else {
+        return false;
+    };
+    let mut cursor = params.walk();
+    let found = params.named_children(&mut cursor).any(|param| {
+        let name = match param.kind() {
+            "identifier" => Some(param),
+            "typed_parameter" | "default_parameter" | "typed_default_parameter" => param
+                .child_by_field_id(python::fields().name)
+                .or_else(|| param.named_child(0)),
+            _ => None,
+        };
+        name.filter(|n| n.kind() == "identifier").is_some_and(|n| {
+            name_words(python::text(n, source)).iter().any(|w| {
+                matches!(
+                    w.as_str(),
+                    "TOKEN" | "SECRET" | "KEY" | "SIGNATURE" | "HASH"
+                )
+            })
+        })
+    });
+    found
 }
 
 /// A decorator that verifies before the handler runs (`@verify_github_signature`,

@@ -94,7 +94,7 @@ impl Rule for WebhookWithoutSignatureVerification {
     }
 
     fn may_apply(&self, text: &str) -> bool {
-        text.contains("csrf_exempt")
+        text.contains("csrf_exempt") || text.contains("permission_classes")
     }
 
     fn check(&self, file: &File, out: &mut Vec<Diagnostic>) {
@@ -107,7 +107,9 @@ impl Rule for WebhookWithoutSignatureVerification {
             .map(name_words)
             .unwrap_or_default();
         let mut seen: HashSet<usize> = HashSet::new();
-        for view in exempt_views(py, source) {
+        let mut views = exempt_views(py, source);
+        views.extend(open_api_views(py, source));
+        for view in views {
             for handler in &view.handlers {
                 if !seen.insert(handler.id()) {
                     continue;
@@ -122,6 +124,9 @@ impl Rule for WebhookWithoutSignatureVerification {
                     .flatten()
                     .any(|n| is_webhook_word(&name_words(n)))
                     || is_webhook_word(&module_words);
+                if view.open_api && !webhook_like {
+                    continue;
+                }
                 if let Some(mut diagnostic) = judge(py, source, &view, *handler, webhook_like) {
                     if file.module.development {
                         diagnostic = diagnostic.with_severity(Severity::Hint);
@@ -147,7 +152,10 @@ struct ExemptView<'t> {
     /// The URL pattern, when the exemption is applied in urlpatterns.
     route: Option<String>,
     /// How the exemption was applied, for the message.
-    how: &'static str,
+    how: String,
+    /// A Django REST framework view open to anyone rather than an explicit exemption: reported
+    /// only when it is named like a webhook (public DRF endpoints are common and fine).
+    open_api: bool,
 }
 
 /// Every view the module exempts from CSRF, found from the text of the names bound to
@@ -164,6 +172,87 @@ fn exempt_views<'t>(py: &PythonFile<'t>, source: &str) -> Vec<ExemptView<'t>> {
                 views.push(view);
             }
         }
+    }
+    views
+}
+
+/// Django REST framework views open to anyone: a class with `permission_classes` holding
+/// `AllowAny` or empty, or a function with `@permission_classes([AllowAny])`. DRF exempts its
+/// views from Django's CSRF check, so these take unauthenticated POSTs like a `csrf_exempt` view.
+fn open_api_views<'t>(py: &PythonFile<'t>, source: &str) -> Vec<ExemptView<'t>> {
+    let fields = python::fields();
+    let mut views = Vec::new();
+    for identifier in py.ancestry.identifiers(source, "permission_classes") {
+        let Some(parent) = py.ancestry.parent(identifier) else {
+            continue;
+        };
+        let (value, target, how) = match parent.kind() {
+            // `permission_classes = [AllowAny]` in a class body.
+            "assignment"
+                if parent
+                    .child_by_field_id(fields.left)
+                    .is_some_and(|l| l.id() == identifier.id()) =>
+            {
+                let Some(value) = parent.child_by_field_id(fields.right) else {
+                    continue;
+                };
+                let class = py
+                    .ancestry
+                    .parent(parent)
+                    .and_then(|statement| py.ancestry.parent(statement))
+                    .and_then(|block| py.ancestry.parent(block))
+                    .filter(|c| c.kind() == "class_definition");
+                let Some(class) = class else { continue };
+                let how = format!(
+                    "DRF view with `permission_classes = {}`",
+                    python::text(value, source)
+                );
+                (value, class, how)
+            }
+            // `@permission_classes([AllowAny])` on an `@api_view` function.
+            "call" => {
+                let Some(value) = python::arguments(parent, source)
+                    .and_then(|args| args.positional.first().copied())
+                else {
+                    continue;
+                };
+                let function = py
+                    .ancestry
+                    .parent(parent)
+                    .filter(|d| d.kind() == "decorator")
+                    .and_then(|d| py.ancestry.parent(d))
+                    .and_then(definition)
+                    .filter(|f| f.kind() == "function_definition");
+                let Some(function) = function else { continue };
+                let how = format!(
+                    "DRF view with `@permission_classes({})`",
+                    python::text(value, source)
+                );
+                (value, function, how)
+            }
+            _ => continue,
+        };
+        let open = python::text(value, source).contains("AllowAny")
+            || matches!(value.kind(), "list" | "tuple") && value.named_child_count() == 0;
+        if !open {
+            continue;
+        }
+        let mut view = if target.kind() == "class_definition" {
+            let mut handlers = UNSAFE_HANDLERS.to_vec();
+            handlers.push("create");
+            class_view(target, source, &handlers, &how)
+        } else {
+            ExemptView {
+                name: definition_name(target, source).to_string(),
+                class: None,
+                handlers: vec![target],
+                route: None,
+                how,
+                open_api: true,
+            }
+        };
+        view.open_api = true;
+        views.push(view);
     }
     views
 }
@@ -260,7 +349,7 @@ fn function_or_method_view<'t>(
     py: &PythonFile<'t>,
     source: &str,
     function: Node<'t>,
-    how: &'static str,
+    how: &str,
 ) -> Option<ExemptView<'t>> {
     let name = definition_name(function, source).to_string();
     if let Some(class) = enclosing_class(py, function) {
@@ -280,7 +369,8 @@ fn function_or_method_view<'t>(
         class: None,
         handlers: vec![function],
         route: None,
-        how,
+        how: how.to_string(),
+        open_api: false,
     })
 }
 
@@ -297,12 +387,7 @@ fn enclosing_class<'t>(py: &PythonFile<'t>, function: Node<'t>) -> Option<Node<'
         .filter(|c| c.kind() == "class_definition")
 }
 
-fn class_view<'t>(
-    class: Node<'t>,
-    source: &str,
-    methods: &[&str],
-    how: &'static str,
-) -> ExemptView<'t> {
+fn class_view<'t>(class: Node<'t>, source: &str, methods: &[&str], how: &str) -> ExemptView<'t> {
     let handlers = class_methods(class)
         .into_iter()
         .filter(|m| methods.contains(&definition_name(*m, source)))
@@ -312,7 +397,8 @@ fn class_view<'t>(
         class: Some(class),
         handlers,
         route: None,
-        how,
+        how: how.to_string(),
+        open_api: false,
     }
 }
 
@@ -960,30 +1046,39 @@ fn authenticated_by_token(view: &ExemptView, source: &str) -> bool {
     let Some(body) = class.child_by_field_id(python::fields().body) else {
         return false;
     };
+    let fields = python::fields();
+    // Whether each of the two attributes is set, and to something that lets callers through.
+    let mut permission: Option<bool> = None;
+    let mut authentication: Option<bool> = None;
     let mut cursor = body.walk();
-    let authenticated = body.named_children(&mut cursor).any(|statement| {
+    for statement in body.named_children(&mut cursor) {
         let Some(assignment) = statement
             .named_child(0)
             .filter(|a| statement.kind() == "expression_statement" && a.kind() == "assignment")
         else {
-            return false;
+            continue;
         };
-        let fields = python::fields();
         let (Some(left), Some(right)) = (
             assignment.child_by_field_id(fields.left),
             assignment.child_by_field_id(fields.right),
         ) else {
-            return false;
+            continue;
         };
-        let name = python::text(left, source);
-        if name != "authentication_classes" && name != "permission_classes" {
-            return false;
+        let open = python::text(right, source).contains("AllowAny")
+            || matches!(right.kind(), "list" | "tuple") && right.named_child_count() == 0;
+        match python::text(left, source) {
+            "permission_classes" => permission = Some(open),
+            "authentication_classes" => authentication = Some(open),
+            _ => {}
         }
-        let value = python::text(right, source);
-        let empty = matches!(right.kind(), "list" | "tuple") && right.named_child_count() == 0;
-        !empty && !value.contains("AllowAny")
-    });
-    authenticated
+    }
+    match (permission, authentication) {
+        // `AllowAny` lets unauthenticated callers in whatever the authentication classes are.
+        (Some(open), _) => !open,
+        // A custom authentication class (`StripeAuthentication`) rejects bad callers itself.
+        (None, Some(open)) => !open,
+        (None, None) => false,
+    }
 }
 
 #[cfg(test)]

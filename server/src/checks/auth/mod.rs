@@ -5,6 +5,7 @@ pub mod webhook_without_signature_verification;
 
 use tree_sitter::Node;
 
+use crate::analysis::PythonFile;
 use crate::syntax::python;
 
 /// Every node of `root`'s subtree, in source order (the subtree of one view, never a module).
@@ -79,4 +80,21 @@ pub fn last_segment<'s>(expr: Node, source: &'s str) -> &'s str {
     };
     let text = python::text(expr, source);
     text.rsplit('.').next().unwrap_or(text).trim()
+}
+
+/// The module-level function or class called `name`.
+pub fn module_definition<'t>(py: &PythonFile<'t>, source: &str, name: &str) -> Option<Node<'t>> {
+    py.ancestry
+        .identifiers(source, name)
+        .into_iter()
+        .filter_map(|id| py.ancestry.parent(id))
+        .filter(|d| matches!(d.kind(), "function_definition" | "class_definition"))
+        .filter(|d| definition_name(*d, source) == name)
+        .find(|d| {
+            let mut up = py.ancestry.parent(*d);
+            if up.is_some_and(|p| p.kind() == "decorated_definition") {
+                up = up.and_then(|p| py.ancestry.parent(p));
+            }
+            up.is_some_and(|p| p.kind() == "module")
+        })
 }

@@ -10,7 +10,9 @@ use std::collections::HashSet;
 
 use tree_sitter::Node;
 
-use super::{decorators, definition, definition_name, descendants, last_segment};
+use super::{
+    decorators, definition, definition_name, descendants, last_segment, module_definition,
+};
 use crate::analysis::{Diagnostic, File, PythonFile, Rule, Severity};
 use crate::checks::name_words;
 use crate::syntax::python::{self, Literal};
@@ -417,23 +419,6 @@ fn class_methods(class: Node) -> Vec<Node> {
         })
         .collect();
     found
-}
-
-/// The module-level function or class called `name`.
-fn module_definition<'t>(py: &PythonFile<'t>, source: &str, name: &str) -> Option<Node<'t>> {
-    py.ancestry
-        .identifiers(source, name)
-        .into_iter()
-        .filter_map(|id| py.ancestry.parent(id))
-        .filter(|d| matches!(d.kind(), "function_definition" | "class_definition"))
-        .filter(|d| definition_name(*d, source) == name)
-        .find(|d| {
-            let mut up = py.ancestry.parent(*d);
-            if up.is_some_and(|p| p.kind() == "decorated_definition") {
-                up = up.and_then(|p| py.ancestry.parent(p));
-            }
-            up.is_some_and(|p| p.kind() == "module")
-        })
 }
 
 /// The route of the `path(...)` / `re_path(...)` / `url(...)` entry a view is passed to: its

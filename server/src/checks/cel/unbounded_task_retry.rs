@@ -9,7 +9,9 @@ use std::collections::HashSet;
 use tree_sitter::Node;
 
 use crate::analysis::{Applicability, Diagnostic, Edit, File, Fix, PythonFile, Rule, Severity};
-use crate::checks::auth::{definition, definition_name, descendants, last_segment};
+use crate::checks::auth::{
+    definition, definition_name, descendants, last_segment, module_definition,
+};
 use crate::checks::cfg::shared::module_assignments;
 use crate::syntax::python::{self, Literal};
 use crate::syntax::FileKind;
@@ -389,6 +391,7 @@ fn check_task<'t>(py: &PythonFile<'t>, source: &str, task: &Task<'t>, out: &mut 
                     .expect("retry calls come from the task function"),
                 before: call.start_byte(),
                 source,
+                parameter: None,
             };
             resolver.resolve(value, 0)
         });
@@ -409,10 +412,7 @@ fn check_task<'t>(py: &PythonFile<'t>, source: &str, task: &Task<'t>, out: &mut 
             );
         }
         if let Some((value, _)) = args.keyword("countdown") {
-            let function = task
-                .function
-                .expect("retry calls come from the task function");
-            check_countdown(source, name, function, call, value, call_limit, out);
+            check_countdown(py, source, task, call, value, call_limit, out);
         }
     }
 }
@@ -481,27 +481,38 @@ fn dict_entry<'t>(dict: Node<'t>, key: &str, source: &str) -> Option<Node<'t>> {
 }
 
 /// Reports a countdown that grows exponentially with the retry count and is not capped.
-fn check_countdown(
+fn check_countdown<'t>(
+    py: &PythonFile<'t>,
     source: &str,
-    name: &str,
-    function: Node,
-    call: Node,
-    value: Node,
+    task: &Task<'t>,
+    call: Node<'t>,
+    value: Node<'t>,
     limit: Limit,
     out: &mut Vec<Diagnostic>,
 ) {
+    let Some(function) = task.function else {
+        return;
+    };
+    let name = &task.name;
     let resolver = Resolver {
         function,
         before: call.start_byte(),
         source,
+        parameter: None,
     };
     // `countdown=delay` with `delay = 2 ** self.request.retries` earlier in the task.
     let expr = resolver.resolve(value, 0);
-    if !grows_exponentially(&resolver, expr, 0) {
+    // `countdown=backoff(self.request.retries)`: look at what the module's helper returns.
+    let helper = helper_return(py, source, expr);
+    let (resolver, analysed) = match &helper {
+        Some((helper_resolver, returned)) => (helper_resolver, *returned),
+        None => (&resolver, expr),
+    };
+    if !grows_exponentially(resolver, analysed, 0) {
         return;
     }
     let worst = match limit {
-        Limit::Count(n) => evaluate(&resolver, expr, n as f64, 0),
+        Limit::Count(n) => evaluate(resolver, analysed, n as f64, 0),
         _ => None,
     };
     if worst.is_some_and(|w| w <= LONGEST_REASONABLE_DELAY) {
@@ -522,6 +533,58 @@ fn check_countdown(
         format!("min({}, {COUNTDOWN_CAP})", python::text(expr, source)),
     );
     out.push(Diagnostic::new("CEL001", value.byte_range(), message).with_fix(fix));
+}
+
+/// For a call to a module-level function with one `return` (`backoff(self.request.retries)`
+/// with `def backoff(n): return 2 ** n`): a resolver that maps the parameter to the argument,
+/// and the returned expression.
+fn helper_return<'t, 's>(
+    py: &PythonFile<'t>,
+    source: &'s str,
+    call: Node<'t>,
+) -> Option<(Resolver<'t, 's>, Node<'t>)> {
+    if call.kind() != "call" {
+        return None;
+    }
+    let callee = call.child_by_field_id(python::fields().function)?;
+    if callee.kind() != "identifier" {
+        return None;
+    }
+    let helper = module_definition(py, source, python::text(callee, source))?;
+    if helper.kind() != "function_definition" {
+        return None;
+    }
+    let argument = *python::arguments(call, source)?.positional.first()?;
+    let body = helper.child_by_field_id(python::fields().body)?;
+    let mut cursor = body.walk();
+    let returns: Vec<Node> = body
+        .named_children(&mut cursor)
+        .filter(|s| s.kind() == "return_statement")
+        .collect();
+    let [statement] = returns.as_slice() else {
+        return None;
+    };
+    let returned = statement.named_child(0)?;
+    let parameter_node = helper
+        .child_by_field_name("parameters")
+        .and_then(|p| p.named_child(0))?;
+    let parameter_name = python::text(
+        if parameter_node.kind() == "identifier" {
+            parameter_node
+        } else {
+            parameter_node.named_child(0)?
+        },
+        source,
+    );
+    Some((
+        Resolver {
+            function: helper,
+            before: helper.end_byte(),
+            source,
+            parameter: Some((parameter_name, argument)),
+        },
+        returned,
+    ))
 }
 
 fn duration(seconds: f64) -> String {
@@ -549,6 +612,9 @@ struct Resolver<'t, 's> {
     function: Node<'t>,
     before: usize,
     source: &'s str,
+    /// In a helper like `def backoff(n): return 2 ** n`, the parameter and the argument the task
+    /// passes for it.
+    parameter: Option<(&'s str, Node<'t>)>,
 }
 
 impl<'t> Resolver<'t, '_> {
@@ -557,6 +623,11 @@ impl<'t> Resolver<'t, '_> {
             return node;
         }
         let name = python::text(node, self.source);
+        if let Some((parameter, argument)) = self.parameter {
+            if name == parameter {
+                return argument;
+            }
+        }
         let fields = python::fields();
         let assigned = descendants(self.function)
             .into_iter()

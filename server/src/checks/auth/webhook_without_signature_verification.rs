@@ -474,6 +474,8 @@ fn effects<'t>(source: &str, handler: Node<'t>, request: &str) -> Vec<(Effect, N
                     out.push((Effect::Write, node));
                 } else if is_logging_call(callee, name, source) {
                     logging.push(node.byte_range());
+                } else if hands_over_request(node, name, source, request) {
+                    out.push((Effect::BodyRead, node));
                 }
             }
             "attribute" => {
@@ -515,6 +517,30 @@ fn is_verification_call(name: &str) -> bool {
         || lower == "construct_event"
         || (lower.contains("signature") || lower.contains("webhook"))
             && (lower.contains("valid") || lower.contains("check"))
+}
+
+/// A call that gets the whole request (`parse_json_request(request)`,
+/// `handler.process(request)`): the body is read there. Responses and templates do not count.
+fn hands_over_request(call: Node, name: &str, source: &str, request: &str) -> bool {
+    const RESPONSES: &[&str] = &[
+        "render",
+        "render_to_response",
+        "redirect",
+        "HttpResponse",
+        "JsonResponse",
+        "Response",
+        "get_client_ip",
+        // `super().dispatch(request, ...)` hands over to the handler, which is checked itself.
+        "dispatch",
+    ];
+    if RESPONSES.contains(&name) || name.starts_with("HttpResponse") {
+        return false;
+    }
+    python::arguments(call, source).is_some_and(|args| {
+        args.positional
+            .iter()
+            .any(|a| is_request(*a, source, request))
+    })
 }
 
 /// `print(...)`, `logger.info(...)`, `logging.warning(...)`.
@@ -856,7 +882,12 @@ fn judge<'t>(
         (None, Some(read)) if webhook_like => {
             let body = handler.child_by_field_id(python::fields().body)?;
             let last = body.named_child(body.named_child_count().checked_sub(1)?)?;
-            (last, format!("parses `{}`", python::text(read, source)))
+            let what = if read.kind() == "call" {
+                format!("hands the request to `{}`", describe(read, source))
+            } else {
+                format!("parses `{}`", python::text(read, source))
+            };
+            (last, what)
         }
         _ => return None,
     };

@@ -986,6 +986,7 @@ fn session_guard<'t>(
             return Some(guard.to_string());
         }
     }
+    // A view that checks or acts on `request.user` relies on the session as well.
     let body = python::text(handler, source);
     [
         "user.is_authenticated",
@@ -996,6 +997,11 @@ fn session_guard<'t>(
     .iter()
     .find(|check| body.contains(**check))
     .map(|check| format!("request.{check}"))
+    .or_else(|| {
+        python::word_occurrences(body, "request")
+            .any(|at| body[at..].starts_with("request.user"))
+            .then(|| "request.user".to_string())
+    })
 }
 
 /// A handler that takes a secret from its URL (`def telegram_webhook(request, token)`,

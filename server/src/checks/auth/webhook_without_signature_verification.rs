@@ -4,7 +4,11 @@
 //! without first verifying who sent the request: no signature check (`hmac.compare_digest`,
 //! `stripe.Webhook.construct_event`, `*verify*`), no token comparison. A verification that runs on
 //! one branch only (`if settings.LOCAL: event = json.loads(body) else: construct_event(...)`) does
-//! not protect what comes after the branch; the unverified branch is reported.
+//! not protect what comes after the branch; the unverified branch is reported. Django REST
+//! framework views named like webhooks and open to anyone (`permission_classes = [AllowAny]`) are
+//! CSRF-exempt by construction and checked the same way. A CSRF-exempt view that authenticates
+//! with the session (`@login_required`, `request.user`) and writes is reported as cross-site
+//! request forgery instead.
 
 use std::collections::HashSet;
 

@@ -42,7 +42,15 @@ impl Rule for UnboundedTaskRetry {
     }
 
     fn may_apply(&self, text: &str) -> bool {
-        text.contains("max_retries") || text.contains("retry_backoff") || text.contains(".retry(")
+        let retries = text.contains("max_retries")
+            || text.contains("retry_backoff")
+            || text.contains(".retry(");
+        // A task is declared through `celery`, `shared_task` or an app's `.task` / `.Task`.
+        retries
+            && (text.contains("celery")
+                || text.contains("shared_task")
+                || text.contains(".task")
+                || text.contains("Task"))
     }
 
     fn check(&self, file: &File, out: &mut Vec<Diagnostic>) {

@@ -294,15 +294,15 @@ fn exempted_by<'t>(py: &PythonFile<'t>, source: &str, expr: Node<'t>) -> Option<
                     .and_then(|args| args.keyword("name"))
                     .and_then(|(value, _)| python::string_value(value, source))
                     .unwrap_or_else(|| "dispatch".to_string());
-                let methods: Vec<&str> = if method == "dispatch" {
-                    UNSAFE_HANDLERS.to_vec()
-                } else {
-                    vec![method.as_str()]
-                };
+                // Django reads the exemption from `dispatch` only (`as_view` copies its
+                // attributes): `name="post"` leaves the CSRF check in place.
+                if method != "dispatch" {
+                    return None;
+                }
                 Some(class_view(
                     target,
                     source,
-                    &methods,
+                    UNSAFE_HANDLERS,
                     "@method_decorator(csrf_exempt)",
                 ))
             } else {
@@ -359,16 +359,12 @@ fn function_or_method_view<'t>(
 ) -> Option<ExemptView<'t>> {
     let name = definition_name(function, source).to_string();
     if let Some(class) = enclosing_class(py, function) {
-        let methods: Vec<&str> = if name == "dispatch" {
-            UNSAFE_HANDLERS.to_vec()
-        } else {
-            vec![name.as_str()]
-        };
-        let mut view = class_view(class, source, &methods, how);
-        if !view.handlers.iter().any(|h| h.id() == function.id()) {
-            view.handlers.push(function);
+        // Only an exemption on `dispatch` reaches the view `as_view` builds; one on `post` has
+        // no effect and the CSRF check still runs.
+        if name != "dispatch" {
+            return None;
         }
-        return Some(view);
+        return Some(class_view(class, source, UNSAFE_HANDLERS, how));
     }
     Some(ExemptView {
         name,

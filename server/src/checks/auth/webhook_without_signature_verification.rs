@@ -88,6 +88,11 @@ const CREDENTIAL_WORDS: &[&str] = &[
     "api-key",
     "authorization",
     "password",
+    // Providers without signatures (M-Pesa) are verified by the sender's address.
+    "whitelist",
+    "allowlist",
+    "allowed_ips",
+    "trusted_ips",
 ];
 
 impl Rule for WebhookWithoutSignatureVerification {
@@ -512,6 +517,8 @@ fn effects<'t>(source: &str, handler: Node<'t>, request: &str) -> Vec<(Effect, N
 fn is_verification_call(name: &str) -> bool {
     let lower = name.to_ascii_lowercase();
     lower.contains("verify")
+        || lower.contains("whitelist")
+        || lower.contains("allowlist")
         || lower.contains("compare_digest")
         || lower == "constant_time_compare"
         || lower == "construct_event"

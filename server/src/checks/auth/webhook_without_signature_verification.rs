@@ -73,6 +73,19 @@ const WRITES: &[&str] = &[
 /// Celery calls that enqueue work.
 const ENQUEUES: &[&str] = &["delay", "apply_async", "send_task"];
 
+/// Names of request fields that carry a credential the server checks by looking it up or
+/// comparing it (a signature header is different: reading it proves nothing until it is
+/// verified).
+const CREDENTIAL_FIELDS: &[&str] = &[
+    "token",
+    "secret",
+    "api_key",
+    "apikey",
+    "api-key",
+    "authorization",
+    "password",
+];
+
 /// Attributes of the request that hold what the caller sent.
 const BODY_ATTRIBUTES: &[&str] = &["body", "POST", "data", "stream"];
 
@@ -473,7 +486,7 @@ fn effects<'t>(source: &str, handler: Node<'t>, request: &str) -> Vec<(Effect, N
                     continue;
                 };
                 let name = last_segment(callee, source);
-                if is_verification_call(name) {
+                if is_verification_call(name) || is_credential_read(node, source, request) {
                     out.push((Effect::Verification, node));
                 } else if callee.kind() == "attribute" && is_write(node, callee, name, source) {
                     out.push((Effect::Write, node));
@@ -498,14 +511,10 @@ fn effects<'t>(source: &str, handler: Node<'t>, request: &str) -> Vec<(Effect, N
                     out.push((Effect::BodyRead, node));
                 }
             }
-            "comparison_operator" => {
-                let text = python::text(node, source).to_ascii_lowercase();
-                if CREDENTIAL_WORDS.iter().any(|w| text.contains(w)) {
-                    out.push((Effect::Verification, node));
-                }
+            "comparison_operator" if compares_credentials(node, source) => {
+                out.push((Effect::Verification, node));
             }
-            // `request.headers["Authorization"]`, `request.META["HTTP_X_API_KEY"]`
-            "subscript" if is_credential_header_read(node, source, request) => {
+            "subscript" if is_credential_read(node, source, request) => {
                 out.push((Effect::Verification, node));
             }
             _ => {}
@@ -524,6 +533,21 @@ fn is_verification_call(name: &str) -> bool {
         || lower == "construct_event"
         || (lower.contains("signature") || lower.contains("webhook"))
             && (lower.contains("valid") || lower.contains("check"))
+}
+
+/// `expected_sig == received_sig`, `token != settings.HOOK_TOKEN`: a comparison of credential
+/// values. A presence test (`signature is None`, `if sig == ""`) checks nothing.
+fn compares_credentials(comparison: Node, source: &str) -> bool {
+    let text = python::text(comparison, source).to_ascii_lowercase();
+    if !CREDENTIAL_WORDS.iter().any(|w| text.contains(w)) {
+        return false;
+    }
+    let mut cursor = comparison.walk();
+    let presence_test = comparison.children(&mut cursor).any(|child| {
+        matches!(child.kind(), "is" | "is not" | "none")
+            || python::literal(child, source).is_some_and(|l| l == Literal::Str(String::new()))
+    });
+    !presence_test
 }
 
 /// A call that gets the whole request (`parse_json_request(request)`,
@@ -599,26 +623,44 @@ fn is_request(node: Node, source: &str, request: &str) -> bool {
     text == request || text == "self.request"
 }
 
-fn is_credential_header_read(subscript: Node, source: &str, request: &str) -> bool {
+/// `request.headers["Authorization"]`, `request.META["HTTP_X_API_KEY"]`,
+/// `request.GET.get("token")`: a read of a credential the caller sent.
+fn is_credential_read(node: Node, source: &str, request: &str) -> bool {
     let fields = python::fields();
-    let Some(value) = subscript.child_by_field_id(fields.value) else {
-        return false;
+    let (container, key) = match node.kind() {
+        "subscript" => (
+            node.child_by_field_id(fields.value),
+            node.child_by_field_id(fields.subscript),
+        ),
+        "call" => {
+            let callee = node.child_by_field_id(fields.function);
+            let Some(callee) =
+                callee.filter(|c| c.kind() == "attribute" && last_segment(*c, source) == "get")
+            else {
+                return false;
+            };
+            (
+                callee.child_by_field_id(fields.object),
+                python::arguments(node, source).and_then(|a| a.positional.first().copied()),
+            )
+        }
+        _ => return false,
     };
-    let headers = value.kind() == "attribute"
-        && value
-            .child_by_field_id(fields.object)
-            .is_some_and(|o| is_request(o, source, request))
-        && matches!(
-            last_segment(value, source),
-            "headers" | "META" | "GET" | "query_params"
-        );
-    headers
-        && subscript
-            .child_by_field_id(fields.subscript)
+    let from_request = container.is_some_and(|c| {
+        c.kind() == "attribute"
+            && c.child_by_field_id(fields.object)
+                .is_some_and(|o| is_request(o, source, request))
+            && matches!(
+                last_segment(c, source),
+                "headers" | "META" | "GET" | "query_params" | "POST" | "data"
+            )
+    });
+    from_request
+        && key
             .and_then(|k| python::string_value(k, source))
             .is_some_and(|key| {
                 let key = key.to_ascii_lowercase();
-                CREDENTIAL_WORDS.iter().any(|w| key.contains(w))
+                CREDENTIAL_FIELDS.iter().any(|w| key.contains(w))
             })
 }
 

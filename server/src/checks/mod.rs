@@ -1,6 +1,8 @@
 //! Native rules: one file per rule, a folder per category. Each rule's documentation and
 //! examples live in `rules/<ID>.toml`.
 
+pub mod auth;
+pub mod cel;
 pub mod cfg;
 pub mod env;
 pub mod net;
@@ -29,6 +31,8 @@ pub fn all() -> &'static [&'static dyn Rule] {
         &env::env_file_duplicate_key::EnvFileDuplicateKey,
         &net::tls_verification_disabled::TlsVerificationDisabled,
         &net::http_call_without_timeout::HttpCallWithoutTimeout,
+        &auth::webhook_without_signature_verification::WebhookWithoutSignatureVerification,
+        &cel::unbounded_task_retry::UnboundedTaskRetry,
         &sec::secret_env_default::SecretEnvDefault,
         &sec::env_file_secret::EnvFileSecret,
     ]

@@ -1,0 +1,100 @@
+//! AUTH: who may call a view. The rules here start from the text of the decorator or call that
+//! opens a view up (`csrf_exempt`) and then look only at the functions of that view.
+
+pub mod webhook_without_signature_verification;
+
+use tree_sitter::Node;
+
+use crate::analysis::PythonFile;
+use crate::syntax::python;
+
+/// Every node of `root`'s subtree, in source order (the subtree of one view, never a module).
+pub fn descendants<'t>(root: Node<'t>) -> Vec<Node<'t>> {
+    let mut out = Vec::new();
+    let mut cursor = root.walk();
+    let mut descend = true;
+    loop {
+        let node = cursor.node();
+        if descend {
+            out.push(node);
+            if cursor.goto_first_child() {
+                continue;
+            }
+        }
+        if node.id() == root.id() {
+            break;
+        }
+        if cursor.goto_next_sibling() {
+            descend = true;
+            continue;
+        }
+        if !cursor.goto_parent() || cursor.node().id() == root.id() {
+            break;
+        }
+        descend = false;
+    }
+    out
+}
+
+/// The function or class a `decorated_definition` wraps.
+pub fn definition(decorated: Node) -> Option<Node> {
+    let mut cursor = decorated.walk();
+    let found = decorated
+        .named_children(&mut cursor)
+        .find(|c| matches!(c.kind(), "function_definition" | "class_definition"));
+    found
+}
+
+/// The decorator expressions of a definition (empty when it has none).
+pub fn decorators<'t>(definition: Node<'t>, ancestry: &python::Ancestry<'t>) -> Vec<Node<'t>> {
+    let Some(decorated) = ancestry
+        .parent(definition)
+        .filter(|p| p.kind() == "decorated_definition")
+    else {
+        return Vec::new();
+    };
+    let mut cursor = decorated.walk();
+    let found = decorated
+        .named_children(&mut cursor)
+        .filter(|c| c.kind() == "decorator")
+        .filter_map(|d| d.named_child(0))
+        .collect();
+    found
+}
+
+/// The name of a function or class definition.
+pub fn definition_name<'s>(definition: Node, source: &'s str) -> &'s str {
+    definition
+        .child_by_field_id(python::fields().name)
+        .map_or("", |n| python::text(n, source))
+}
+
+/// The last segment of a callee or decorator: `stripe.Webhook.construct_event` ->
+/// `construct_event`, `login_required(...)` -> `login_required`.
+pub fn last_segment<'s>(expr: Node, source: &'s str) -> &'s str {
+    let expr = if expr.kind() == "call" {
+        expr.child_by_field_id(python::fields().function)
+            .unwrap_or(expr)
+    } else {
+        expr
+    };
+    let text = python::text(expr, source);
+    text.rsplit('.').next().unwrap_or(text).trim()
+}
+
+/// The module-level function or class called `name`.
+pub fn module_definition<'t>(py: &PythonFile<'t>, source: &str, name: &str) -> Option<Node<'t>> {
+    py.ancestry
+        .identifiers(source, name)
+        .into_iter()
+        .filter_map(|id| py.ancestry.parent(id))
+        .filter(|d| matches!(d.kind(), "function_definition" | "class_definition"))
+        .filter(|d| definition_name(*d, source) == name)
+        .find(|d| {
+            let mut up = py.ancestry.parent(*d);
+            if up.is_some_and(|p| p.kind() == "decorated_definition") {
+                up = up.and_then(|p| py.ancestry.parent(p));
+            }
+            up.is_some_and(|p| p.kind() == "module")
+        })
+}

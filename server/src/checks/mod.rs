@@ -2,7 +2,9 @@
 //! examples live in `rules/<ID>.toml`.
 
 pub mod cfg;
+pub mod db;
 pub mod env;
+pub mod err;
 pub mod net;
 pub mod sec;
 
@@ -26,6 +28,10 @@ pub fn all() -> &'static [&'static dyn Rule] {
         &env::env_file_duplicate_key::EnvFileDuplicateKey,
         &net::tls_verification_disabled::TlsVerificationDisabled,
         &net::http_call_without_timeout::HttpCallWithoutTimeout,
+        &err::bare_except::BareExcept,
+        &err::exception_detail_in_response::ExceptionDetailInResponse,
+        &err::fake_success_fallback::FakeSuccessFallback,
+        &db::check_then_create_race::CheckThenCreateRace,
         &sec::secret_env_default::SecretEnvDefault,
         &sec::env_file_secret::EnvFileSecret,
     ]

@@ -64,8 +64,9 @@ impl Rule for CheckThenCreateRace {
                 continue;
             }
             for create in creates_after(py, source, function, &check) {
-                if !reported.insert(create.id())
+                if exclusive_branches(py, check.call, create, function)
                     || catches_integrity_error(py, create, function, source)
+                    || !reported.insert(create.id())
                 {
                     continue;
                 }
@@ -144,6 +145,11 @@ fn existence_check<'t>(
             filtered = true;
             let args = python::arguments(receiver, source)?; // `**lookups`: fields unknown
             for (keyword, _, _) in &args.keywords {
+                // `state__in=...`, `created__gte=...`: a query over a set of rows, not a test
+                // for one identity.
+                if is_range_lookup(keyword) {
+                    return None;
+                }
                 filter_fields.push(field_of(keyword));
             }
         }
@@ -165,6 +171,38 @@ fn existence_check<'t>(
         manager,
         fields: filter_fields,
     })
+}
+
+fn is_range_lookup(keyword: &str) -> bool {
+    const LOOKUPS: &[&str] = &[
+        "in",
+        "gt",
+        "gte",
+        "lt",
+        "lte",
+        "range",
+        "isnull",
+        "contains",
+        "icontains",
+        "startswith",
+        "istartswith",
+        "endswith",
+        "iendswith",
+        "regex",
+        "iregex",
+        "year",
+        "month",
+        "day",
+        "date",
+        "week_day",
+        "search",
+        "overlap",
+        "has_key",
+        "has_any_keys",
+    ];
+    keyword
+        .rsplit_once("__")
+        .is_some_and(|(_, lookup)| LOOKUPS.contains(&lookup))
 }
 
 /// `hostname__iexact` -> `hostname`; `host__name` stays a relation path.
@@ -369,4 +407,38 @@ fn handles_integrity_error(try_statement: Node, source: &str) -> bool {
                 .any(|name| matches!(name, "IntegrityError" | "DatabaseError"))
         })
     })
+}
+
+/// `check` and `create` sit in different branches of one `if` (the check in the `if` body, the
+/// create under `else:`): no run reaches both. A check in a condition reaches every branch.
+fn exclusive_branches<'t>(
+    py: &PythonFile<'t>,
+    check: Node<'t>,
+    create: Node<'t>,
+    function: Node<'t>,
+) -> bool {
+    let contains = |outer: Node, inner: Node| {
+        outer.start_byte() <= inner.start_byte() && inner.end_byte() <= outer.end_byte()
+    };
+    let mut branch = create;
+    while let Some(parent) = py.ancestry.parent(branch) {
+        if parent.id() == function.id() {
+            return false;
+        }
+        if parent.kind() == "if_statement" && contains(parent, check) && !contains(branch, check) {
+            let mut cursor = parent.walk();
+            let bodies: Vec<Node> = parent
+                .named_children(&mut cursor)
+                .filter_map(|c| match c.kind() {
+                    "block" => Some(c),
+                    "elif_clause" => c.child_by_field_name("consequence"),
+                    "else_clause" => c.child_by_field_id(python::fields().body),
+                    _ => None,
+                })
+                .collect();
+            return bodies.iter().any(|b| contains(*b, check));
+        }
+        branch = parent;
+    }
+    false
 }

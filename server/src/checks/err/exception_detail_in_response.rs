@@ -286,7 +286,7 @@ fn leaks<'t>(py: &PythonFile<'t>, handler: &Handler<'t>, source: &str) -> Vec<Le
     for round in 0..2 {
         let mut sources = Vec::new();
         walk_own(handler.body, |node| {
-            if let Some(s) = text_source(node, source, &tainted, round == 0) {
+            if let Some(s) = text_source(py, node, source, &tainted, round == 0) {
                 sources.push(s);
             }
         });
@@ -313,6 +313,7 @@ fn leaks<'t>(py: &PythonFile<'t>, handler: &Handler<'t>, source: &str) -> Vec<Le
 
 /// `node` as an expression that yields the exception's text, if it is one.
 fn text_source<'t>(
+    py: &PythonFile<'t>,
     node: Node<'t>,
     source: &str,
     tainted: &[String],
@@ -359,8 +360,16 @@ fn text_source<'t>(
             (is_tainted(object) && matches!(attribute, "args" | "message" | "msg" | "strerror"))
                 .then_some(node)
         }
-        // A name assigned from the text in the first round is the text itself.
-        "identifier" if !first_round && is_tainted(node) => Some(node),
+        // A name assigned from the text in the first round is the text itself, where it is read
+        // as a value (an f-string interpolation is reported as the whole string).
+        "identifier" if !first_round && is_tainted(node) => {
+            let parent = py.ancestry.parent(node)?;
+            let is_keyword_name = parent.kind() == "keyword_argument"
+                && parent
+                    .child_by_field_id(fields.name)
+                    .is_some_and(|n| n.id() == node.id());
+            (!is_keyword_name && parent.kind() != "interpolation").then_some(node)
+        }
         _ => None,
     }
 }
@@ -451,6 +460,12 @@ fn destination<'t>(
                     .is_some_and(|r| r.id() == node.id());
                 return (is_right && left.kind() == "identifier")
                     .then(|| Flow::Assigned(python::text(left, source).to_string()));
+            }
+            // `detail if str(e) else "..."`: the condition is not the value.
+            "conditional_expression"
+                if parent.named_child(1).is_some_and(|c| c.id() == node.id()) =>
+            {
+                return None;
             }
             _ if CONTAINERS.contains(&kind) || EXPRESSIONS.contains(&kind) => node = parent,
             "attribute" => node = parent,

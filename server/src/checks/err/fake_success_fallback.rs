@@ -118,13 +118,13 @@ impl Rule for FakeSuccessFallback {
                 let (message, severity) = match claim {
                     Claim::Success => (
                         format!(
-                            "The view `{name}` answers a failure caught by {caught} with a success payload: clients and monitoring see success for a request that failed; raise or return an error status"
+                            "`{name}` answers a request that failed (caught by {caught}) with a success payload: clients and monitoring see success for a request that failed; raise or return an error status"
                         ),
                         Severity::Warning,
                     ),
                     Claim::Empty => (
                         format!(
-                            "The view `{name}` answers a failure caught by {caught} with an empty result and no error status: the client cannot tell \"nothing found\" from \"broken\"; raise or return an error status"
+                            "`{name}` answers a request that failed (caught by {caught}) with an empty result and no error status: the client cannot tell \"nothing found\" from \"broken\"; raise or return an error status"
                         ),
                         Severity::Info,
                     ),
@@ -254,17 +254,21 @@ fn payload_claim(body: Node, source: &str) -> Option<Claim> {
                     return None;
                 }
                 let literal = python::literal(value, source);
-                match (key.as_str(), &literal) {
-                    ("success" | "ok" | "succeeded", Some(Literal::Bool(true))) => success = true,
-                    ("success" | "ok" | "succeeded", _) => return None,
-                    ("status" | "result" | "state", Some(Literal::Str(s))) => {
-                        if SUCCESS_WORDS.contains(&s.to_ascii_lowercase().as_str()) {
-                            success = true;
-                        } else {
-                            return None; // "error", "failed", "degraded", ...
+                if matches!(
+                    key.as_str(),
+                    "success" | "ok" | "succeeded" | "status" | "result" | "state"
+                ) {
+                    let claims_success = match &literal {
+                        Some(Literal::Bool(true)) => true,
+                        Some(Literal::Str(s)) => {
+                            SUCCESS_WORDS.contains(&s.to_ascii_lowercase().as_str())
                         }
+                        _ => false,
+                    };
+                    if !claims_success {
+                        return None; // `False`, "error", "degraded", a computed value
                     }
-                    _ => {}
+                    success = true;
                 }
                 if !is_empty_value(value, source) {
                     all_empty = false;

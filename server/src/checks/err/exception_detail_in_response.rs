@@ -332,7 +332,7 @@ fn text_source<'t>(
             }
             let args = node.child_by_field_id(fields.arguments)?;
             let mut cursor = args.walk();
-            let has_tainted_argument = args.named_children(&mut cursor).any(|a| is_tainted(a));
+            let has_tainted_argument = args.named_children(&mut cursor).any(is_tainted);
             let converts = matches!(name, "str" | "repr") && callee.kind() == "identifier"
                 || name == "format" && callee.kind() == "attribute";
             (converts && has_tainted_argument).then_some(node)
@@ -350,7 +350,7 @@ fn text_source<'t>(
                     .is_some_and(|l| matches!(l.kind(), "string" | "concatenated_string"));
             let carries = is_tainted(right) || {
                 let mut cursor = right.walk();
-                right.kind() == "tuple" && right.named_children(&mut cursor).any(|i| is_tainted(i))
+                right.kind() == "tuple" && right.named_children(&mut cursor).any(is_tainted)
             };
             (formats && carries).then_some(node)
         }

@@ -107,7 +107,7 @@ impl Rule for FakeSuccessFallback {
                 let Some(value) = statement.named_child(0) else {
                     continue;
                 };
-                let Some(claim) = claim(py, value, source) else {
+                let Some(claim) = claim(value, source) else {
                     continue;
                 };
                 let caught = if handler.is_bare() {
@@ -140,7 +140,7 @@ impl Rule for FakeSuccessFallback {
 
 /// What a returned value claims, when it claims success or an empty result without an error
 /// status.
-fn claim<'t>(py: &crate::analysis::PythonFile<'t>, value: Node<'t>, source: &str) -> Option<Claim> {
+fn claim(value: Node, source: &str) -> Option<Claim> {
     let fields = python::fields();
     match value.kind() {
         // Ninja `return 200, {...}`, Flask `return body, 200`: an error status is honest.
@@ -159,7 +159,7 @@ fn claim<'t>(py: &crate::analysis::PythonFile<'t>, value: Node<'t>, source: &str
             }
             let bodies: Vec<&Node> = items.iter().filter(|i| i.kind() != "integer").collect();
             match bodies.as_slice() {
-                [body] => claim(py, **body, source),
+                [body] => claim(**body, source),
                 _ => None,
             }
         }

@@ -5,6 +5,9 @@
 //! exceptions, or a value returned from a view or route function.
 
 use std::collections::HashSet;
+use std::sync::LazyLock;
+
+use regex::Regex;
 
 use tree_sitter::Node;
 
@@ -203,6 +206,7 @@ impl Rule for ExceptionDetailInResponse {
         let Some(py) = file.python else { return };
         let source = file.text;
         let mut reported: HashSet<usize> = HashSet::new();
+        let logger = module_logger(source);
         for handler in handlers(py, source) {
             // Through the imports: `from pydantic import ValidationError as SchemaError`.
             let types: Vec<String> = handler
@@ -224,6 +228,8 @@ impl Rule for ExceptionDetailInResponse {
                 // written for the user; the text may still be a library's.
                 Severity::Info
             };
+            let logs = handler_logs(&handler, source);
+            let mut logged_before: HashSet<usize> = HashSet::new();
             for leak in leaks(py, &handler, source) {
                 if !reported.insert(leak.source.id()) {
                     continue;
@@ -238,13 +244,27 @@ impl Rule for ExceptionDetailInResponse {
                     shorten(python::text(leak.source, source)),
                     leak.destination
                 );
+                let generic = if client_error_status(py, leak.carrier, source) {
+                    "\"Invalid request\""
+                } else {
+                    "\"Internal server error\""
+                };
+                let mut edits = Vec::new();
+                // Keep the detail where it belongs, in the logs, unless the handler logs already.
+                if let Some(logger) = &logger {
+                    if !logs {
+                        if let Some((at, line)) = log_line(py, leak.carrier, logger, source) {
+                            if logged_before.insert(at) {
+                                edits.push(Edit::insert(at, line));
+                            }
+                        }
+                    }
+                }
+                edits.push(Edit::replace(leak.value.byte_range(), generic));
                 let fix = Fix {
-                    title: "Answer with a generic message".to_string(),
+                    title: format!("Answer with {generic}"),
                     applicability: Applicability::Unsafe,
-                    edits: vec![Edit::replace(
-                        leak.value.byte_range(),
-                        "\"Internal server error\"",
-                    )],
+                    edits,
                 };
                 out.push(
                     Diagnostic::new(self.id(), leak.source.byte_range(), message)
@@ -270,6 +290,8 @@ struct Leak<'t> {
     source: Node<'t>,
     /// The whole value a fix replaces (a dict value, an argument, the returned value).
     value: Node<'t>,
+    /// The response call or `return` statement that takes the text to the client.
+    carrier: Node<'t>,
     /// How the text reaches the client, for the message.
     destination: String,
 }
@@ -293,9 +315,14 @@ fn leaks<'t>(py: &PythonFile<'t>, handler: &Handler<'t>, source: &str) -> Vec<Le
         let mut assigned = Vec::new();
         for text in sources {
             match destination(py, handler, text, source) {
-                Some(Flow::Client { value, destination }) => found.push(Leak {
+                Some(Flow::Client {
+                    value,
+                    carrier,
+                    destination,
+                }) => found.push(Leak {
                     source: text,
                     value,
+                    carrier,
                     destination,
                 }),
                 Some(Flow::Assigned(name)) if !tainted.contains(&name) => assigned.push(name),
@@ -386,6 +413,7 @@ fn string_around(interpolation: Node) -> Option<Node> {
 enum Flow<'t> {
     Client {
         value: Node<'t>,
+        carrier: Node<'t>,
         destination: String,
     },
     Assigned(String),
@@ -433,6 +461,7 @@ fn destination<'t>(
                 {
                     return Some(Flow::Client {
                         value: value.unwrap_or(node),
+                        carrier: parent,
                         destination: format!("`{name}(...)`"),
                     });
                 }
@@ -447,6 +476,7 @@ fn destination<'t>(
                 let function = enclosing_function(py, parent)?;
                 return is_request_handler(py, function, source).then(|| Flow::Client {
                     value: value.unwrap_or(node),
+                    carrier: parent,
                     destination: format!(
                         "the value returned by the view `{}`",
                         super::function_name(function, source)
@@ -507,5 +537,171 @@ fn is_web_name<'t>(
         Some(qualified) => WEB_MODULES
             .iter()
             .any(|m| qualified == *m || qualified.starts_with(&format!("{m}."))),
+    }
+}
+
+/// The module's logger: `logger = logging.getLogger(__name__)` (or `structlog.get_logger()`) at
+/// module level.
+fn module_logger(source: &str) -> Option<String> {
+    static LOGGER: LazyLock<Regex> = LazyLock::new(|| {
+        Regex::new(r"(?m)^([A-Za-z_]\w*)[ \t]*(?::[^=\n]*)?=[ \t]*(?:logging\.getLogger|getLogger|structlog\.get_logger|get_logger)\(")
+            .expect("valid regex")
+    });
+    LOGGER.captures(source).map(|c| c[1].to_string())
+}
+
+/// Whether the handler already records the exception (a logger call, an error reporter).
+fn handler_logs(handler: &Handler, source: &str) -> bool {
+    let mut logs = false;
+    walk_own(handler.body, |node| {
+        if node.kind() == "call" {
+            let callee = node
+                .child_by_field_id(python::fields().function)
+                .map(|f| python::text(f, source).to_ascii_lowercase())
+                .unwrap_or_default();
+            logs |= callee.contains("log")
+                || callee.contains("capture_exception")
+                || callee.contains("report_error")
+                || callee.contains("print_exc");
+        }
+    });
+    logs
+}
+
+/// `logger.exception(...)` on its own line before the statement holding `carrier`, when that
+/// statement starts its line.
+fn log_line<'t>(
+    py: &PythonFile<'t>,
+    carrier: Node<'t>,
+    logger: &str,
+    source: &str,
+) -> Option<(usize, String)> {
+    let mut statement = carrier;
+    while let Some(parent) = py.ancestry.parent(statement) {
+        if parent.kind() == "block" {
+            break;
+        }
+        statement = parent;
+    }
+    let start = statement.start_byte();
+    let line_start = source[..start].rfind('\n').map_or(0, |i| i + 1);
+    let indent = &source[line_start..start];
+    if !indent.chars().all(|c| c == ' ' || c == '\t') {
+        return None;
+    }
+    let newline = if source[..line_start].ends_with("\r\n") {
+        "\r\n"
+    } else {
+        "\n"
+    };
+    Some((
+        line_start,
+        format!("{indent}{logger}.exception(\"Request failed\"){newline}"),
+    ))
+}
+
+/// A 4xx status next to the text: in the response call (`status_code=400`, `HttpError(400, ...)`)
+/// or in the returned tuple (`return 400, {...}`, `return jsonify(...), 400`).
+fn client_error_status<'t>(py: &PythonFile<'t>, carrier: Node<'t>, source: &str) -> bool {
+    let mut candidates: Vec<Node<'t>> = Vec::new();
+    fn add_items<'t>(node: Node<'t>, out: &mut Vec<Node<'t>>) {
+        let mut cursor = node.walk();
+        out.extend(node.named_children(&mut cursor));
+    }
+    match carrier.kind() {
+        "call" => {
+            if let Some(args) = python::arguments(carrier, source) {
+                candidates.extend(args.positional.iter().copied());
+                for name in ["status", "status_code", "code"] {
+                    if let Some((value, _)) = args.keyword(name) {
+                        candidates.push(value);
+                    }
+                }
+            }
+            if let Some(parent) = py.ancestry.parent(carrier) {
+                if matches!(parent.kind(), "expression_list" | "tuple") {
+                    add_items(parent, &mut candidates);
+                }
+            }
+        }
+        "return_statement" => {
+            if let Some(value) = carrier.named_child(0) {
+                if matches!(value.kind(), "expression_list" | "tuple") {
+                    add_items(value, &mut candidates);
+                }
+            }
+        }
+        _ => {}
+    }
+    candidates
+        .iter()
+        .any(|node| match python::literal(*node, source) {
+            Some(python::Literal::Int(code)) => (400..500).contains(&code),
+            _ => {
+                let last = last_segment(python::text(*node, source));
+                last.starts_with("HTTP_4")
+                    || matches!(
+                        last,
+                        "BAD_REQUEST"
+                            | "UNAUTHORIZED"
+                            | "FORBIDDEN"
+                            | "NOT_FOUND"
+                            | "CONFLICT"
+                            | "UNPROCESSABLE_ENTITY"
+                    )
+            }
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::analysis::fix::apply_edits;
+    use crate::analysis::{analyse, AllRules, Input};
+    use crate::syntax::FileKind;
+    use std::path::Path;
+
+    /// The source after applying the fix of each ERR003 finding, one at a time.
+    fn fixed(source: &str) -> Vec<String> {
+        analyse(
+            &Input {
+                path: Path::new("app/views.py"),
+                text: source,
+                kind: FileKind::Python,
+                tree: None,
+            },
+            &AllRules,
+        )
+        .diagnostics
+        .into_iter()
+        .filter(|d| d.rule == "ERR003")
+        .map(|d| {
+            let fix = d.fix.expect("every ERR003 finding has a fix");
+            apply_edits(source, &fix.edits.iter().collect::<Vec<_>>()).0
+        })
+        .collect()
+    }
+
+    #[test]
+    fn fix_logs_the_exception_and_keeps_the_response_shape() {
+        let src = "import logging\nlogger = logging.getLogger(__name__)\n\n@app.get('/x')\ndef view():\n    try:\n        run()\n    except Exception as e:\n        raise HTTPException(status_code=500, detail={\"error\": f\"failed: {e}\"})\n";
+        assert_eq!(
+            fixed(src),
+            ["import logging\nlogger = logging.getLogger(__name__)\n\n@app.get('/x')\ndef view():\n    try:\n        run()\n    except Exception as e:\n        logger.exception(\"Request failed\")\n        raise HTTPException(status_code=500, detail={\"error\": \"Internal server error\"})\n"]
+        );
+    }
+
+    #[test]
+    fn client_errors_get_a_client_error_message_and_existing_logging_is_kept() {
+        let src = "logger = logging.getLogger(__name__)\n\ndef view(request):\n    try:\n        run()\n    except ValueError as e:\n        logger.warning(\"bad input\")\n        return 400, {\"error\": str(e)}\n";
+        assert_eq!(
+            fixed(src),
+            ["logger = logging.getLogger(__name__)\n\ndef view(request):\n    try:\n        run()\n    except ValueError as e:\n        logger.warning(\"bad input\")\n        return 400, {\"error\": \"Invalid request\"}\n"]
+        );
+    }
+
+    #[test]
+    fn conditions_keyword_names_and_interpolated_names_are_not_reported_twice() {
+        let src = "def view(request):\n    try:\n        run()\n    except Exception as e:\n        detail = f\"External: {e}\"\n        raise HTTPException(status_code=500, detail=detail if detail else \"x\")\n";
+        assert_eq!(fixed(src).len(), 1);
     }
 }

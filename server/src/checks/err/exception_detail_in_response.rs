@@ -465,6 +465,23 @@ fn destination<'t>(
                         destination: format!("`{name}(...)`"),
                     });
                 }
+                // Django's flash messages are rendered into the next page the user sees.
+                let flashes = py.names.qualify(callee, source).is_some_and(|q| {
+                    q.strip_prefix("django.contrib.messages.")
+                        .is_some_and(|level| {
+                            matches!(
+                                level,
+                                "error" | "warning" | "info" | "success" | "debug" | "add_message"
+                            )
+                        })
+                });
+                if flashes {
+                    return Some(Flow::Client {
+                        value: value.unwrap_or(node),
+                        carrier: parent,
+                        destination: format!("`messages.{name}(...)`"),
+                    });
+                }
                 if !PASS_THROUGH_CALLS.contains(&name) {
                     return None; // a logger, a sanitiser, anything we cannot see through
                 }

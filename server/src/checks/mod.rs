@@ -4,7 +4,9 @@
 pub mod auth;
 pub mod cel;
 pub mod cfg;
+pub mod db;
 pub mod env;
+pub mod err;
 pub mod net;
 pub mod sec;
 
@@ -33,6 +35,10 @@ pub fn all() -> &'static [&'static dyn Rule] {
         &net::http_call_without_timeout::HttpCallWithoutTimeout,
         &auth::webhook_without_signature_verification::WebhookWithoutSignatureVerification,
         &cel::unbounded_task_retry::UnboundedTaskRetry,
+        &err::bare_except::BareExcept,
+        &err::exception_detail_in_response::ExceptionDetailInResponse,
+        &err::fake_success_fallback::FakeSuccessFallback,
+        &db::check_then_create_race::CheckThenCreateRace,
         &sec::secret_env_default::SecretEnvDefault,
         &sec::env_file_secret::EnvFileSecret,
     ]

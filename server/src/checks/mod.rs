@@ -3,7 +3,9 @@
 
 pub mod cfg;
 pub mod env;
+pub mod inj;
 pub mod net;
+pub mod ops;
 pub mod sec;
 
 pub use crate::analysis::concern::Concern;
@@ -28,6 +30,10 @@ pub fn all() -> &'static [&'static dyn Rule] {
         &net::http_call_without_timeout::HttpCallWithoutTimeout,
         &sec::secret_env_default::SecretEnvDefault,
         &sec::env_file_secret::EnvFileSecret,
+        &ops::secret_in_log_call::SecretInLogCall,
+        &inj::sql_built_from_strings::SqlBuiltFromStrings,
+        &inj::shell_command_interpolation::ShellCommandInterpolation,
+        &inj::untrusted_deserialization::UntrustedDeserialization,
     ]
 }
 

@@ -117,7 +117,8 @@ fn safe_load_fix(call: Node, data: Node, args: &python::Arguments, source: &str)
     );
     Some(Fix {
         title: "Use `yaml.safe_load`".to_string(),
-        applicability: Applicability::Safe,
+        // Documents with Python-specific tags are now rejected: that is the point.
+        applicability: Applicability::Unsafe,
         edits: vec![Edit::replace(call.byte_range(), replacement)],
     })
 }

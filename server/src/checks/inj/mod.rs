@@ -15,7 +15,7 @@ use crate::analysis::PythonFile;
 use crate::syntax::python;
 
 /// How far a value is followed through local assignments (`q = base + where`, `where = ...`).
-const MAX_DEPTH: usize = 4;
+const MAX_DEPTH: usize = 8;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Construction {
@@ -313,6 +313,17 @@ pub fn bindings_before<'t>(py: &PythonFile<'t>, source: &str, user: Node<'t>) ->
             {
                 Binding::Unknown(identifier)
             }
+            // `where.append(clause)`: the list a query is later joined from grows.
+            "attribute"
+                if parent
+                    .child_by_field_id(f.object)
+                    .is_some_and(|o| o.id() == identifier.id()) =>
+            {
+                match list_growth(py, source, parent) {
+                    Some((call, value)) => Binding::Extend(call, value),
+                    None => continue,
+                }
+            }
             "for_statement" | "for_in_clause" | "pattern_list" | "tuple_pattern"
                 if is_counter(py, source, identifier) =>
             {
@@ -335,6 +346,26 @@ pub fn bindings_before<'t>(py: &PythonFile<'t>, source: &str, user: Node<'t>) ->
         }
     }
     out
+}
+
+/// `items.append(x)`, `items.extend(x)`, `items.insert(i, x)`: the call and what it adds.
+fn list_growth<'t>(
+    py: &PythonFile<'t>,
+    source: &str,
+    attribute: Node<'t>,
+) -> Option<(Node<'t>, Node<'t>)> {
+    let f = python::fields();
+    let method = python::text(attribute.child_by_field_id(f.attribute)?, source);
+    if !matches!(method, "append" | "extend" | "insert") {
+        return None;
+    }
+    let call = py.ancestry.parent(attribute).filter(|c| {
+        c.kind() == "call"
+            && c.child_by_field_id(f.function)
+                .is_some_and(|x| x.id() == attribute.id())
+    })?;
+    let args = python::arguments(call, source)?;
+    Some((call, *args.positional.last()?))
 }
 
 /// Calls whose result is safe to put in SQL or a command whatever their argument: quoting and

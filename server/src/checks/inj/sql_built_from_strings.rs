@@ -270,6 +270,15 @@ mod tests {
     }
 
     #[test]
+    fn clauses_appended_to_a_list_count() {
+        let src = "def f(cur, ids, extra):\n    where = ['a = %s']\n    marks = ', '.join(['%s'] * len(ids))\n    where.append(f'id IN ({marks})')\n    sql = 'DELETE FROM t WHERE ' + ' AND '.join(where)\n    cur.execute(sql)\n    where.append(extra)\n    cur.execute('DELETE FROM t WHERE ' + ' AND '.join(where))\n";
+        assert_eq!(
+            findings(src),
+            ["'DELETE FROM t WHERE ' + ' AND '.join(where)"]
+        );
+    }
+
+    #[test]
     fn execute_of_a_non_sql_string_is_not_reported() {
         let src = "def f(runner, name):\n    runner.execute(f'hello {name}')\n";
         assert!(findings(src).is_empty());

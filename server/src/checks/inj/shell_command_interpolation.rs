@@ -44,7 +44,7 @@ impl Rule for ShellCommandInterpolation {
     }
 
     fn may_apply(&self, text: &str) -> bool {
-        ["shell", "system", "popen", "getoutput", "getstatusoutput"]
+        ["shell", "system", "popen", "getoutput", "\"-c\"", "'-c'"]
             .iter()
             .any(|w| text.contains(w))
     }
@@ -53,17 +53,20 @@ impl Rule for ShellCommandInterpolation {
         let Some(py) = file.python else { return };
         let source = file.text;
         let mut reported: HashSet<usize> = HashSet::new();
-        for call in shell_calls(py, source) {
-            let Some(args) = python::arguments(call, source) else {
-                continue;
-            };
-            let Some(command) = args.positional.first().copied().or_else(|| {
-                ["args", "cmd", "command"]
-                    .iter()
-                    .find_map(|k| args.keyword(k).map(|(v, _)| v))
-            }) else {
-                continue;
-            };
+        let mut commands: Vec<(Node, Node)> = shell_calls(py, source)
+            .into_iter()
+            .filter_map(|call| {
+                let args = python::arguments(call, source)?;
+                let command = args.positional.first().copied().or_else(|| {
+                    ["args", "cmd", "command"]
+                        .iter()
+                        .find_map(|k| args.keyword(k).map(|(v, _)| v))
+                })?;
+                Some((call, command))
+            })
+            .collect();
+        commands.extend(shell_dash_c(py, source));
+        for (call, command) in commands {
             let sink = callee_text(call, source);
             for built in unsafe_constructions(py, source, command, 0) {
                 if !reported.insert(built.node.id()) {
@@ -171,6 +174,80 @@ fn shell_calls<'t>(py: &crate::analysis::PythonFile<'t>, source: &str) -> Vec<No
     out
 }
 
+/// Shells that run the argument after `-c` as a command line.
+const SHELLS: &[&str] = &[
+    "sh",
+    "bash",
+    "zsh",
+    "dash",
+    "ash",
+    "ksh",
+    "/bin/sh",
+    "/bin/bash",
+    "/usr/bin/bash",
+    "/bin/zsh",
+];
+
+/// `subprocess.run(["sh", "-c", command])`, `asyncio.create_subprocess_exec("bash", "-c",
+/// command)`: the call and the command line the shell gets, found from the text of `-c`.
+fn shell_dash_c<'t>(
+    py: &crate::analysis::PythonFile<'t>,
+    source: &str,
+) -> Vec<(Node<'t>, Node<'t>)> {
+    let f = python::fields();
+    let mut out = Vec::new();
+    for quoted in ["\"-c\"", "'-c'"] {
+        for (at, _) in source.match_indices(quoted) {
+            let Some(flag) = py
+                .ancestry
+                .node_at(at, at + quoted.len())
+                .filter(|n| n.kind() == "string")
+            else {
+                continue;
+            };
+            let Some(sequence) = py.ancestry.parent(flag) else {
+                continue;
+            };
+            let call = match sequence.kind() {
+                "list" | "tuple" => py
+                    .ancestry
+                    .parent(sequence)
+                    .filter(|l| l.kind() == "argument_list")
+                    .and_then(|l| py.ancestry.parent(l)),
+                "argument_list" => py.ancestry.parent(sequence),
+                _ => None,
+            };
+            let Some(call) = call.filter(|c| c.kind() == "call") else {
+                continue;
+            };
+            let callee = call
+                .child_by_field_id(f.function)
+                .and_then(|callee| py.names.qualify(callee, source))
+                .unwrap_or_default();
+            if !SUBPROCESS_FUNCTIONS.contains(&callee.as_str())
+                && !callee.starts_with("asyncio.create_subprocess")
+            {
+                continue;
+            }
+            let mut cursor = sequence.walk();
+            let items: Vec<Node> = sequence
+                .named_children(&mut cursor)
+                .filter(|c| c.kind() != "comment")
+                .collect();
+            let Some(index) = items.iter().position(|i| i.id() == flag.id()) else {
+                continue;
+            };
+            let runs_shell = index > 0
+                && python::string_value(items[index - 1], source)
+                    .is_some_and(|program| SHELLS.contains(&program.as_str()));
+            if let (true, Some(command)) = (runs_shell, items.get(index + 1)) {
+                out.push((call, *command));
+            }
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use crate::analysis::{analyse, AllRules, Input};
@@ -198,5 +275,11 @@ mod tests {
     fn aliases_and_quoting() {
         let src = "import subprocess as sp\nimport shlex\nfrom os import system\ndef f(path):\n    sp.run(f'ls {path}', shell=True)\n    sp.run(f'ls {shlex.quote(path)}', shell=True)\n    sp.run(f'ls {path}', shell=False)\n    system('rm -rf ' + path)\n";
         assert_eq!(findings(src), ["f'ls {path}'", "'rm -rf ' + path"]);
+    }
+
+    #[test]
+    fn shell_dash_c_runs_a_command_line() {
+        let src = "import subprocess, asyncio\nasync def f(name):\n    subprocess.run(['bash', '-c', f'echo {name}'])\n    await asyncio.create_subprocess_exec('sh', '-c', 'tar xf ' + name)\n    subprocess.run(['grep', '-c', name])\n    subprocess.run(['sh', '-c', 'echo ok'])\n";
+        assert_eq!(findings(src), ["f'echo {name}'", "'tar xf ' + name"]);
     }
 }

@@ -406,7 +406,7 @@ pub fn is_safe_part<'t>(py: &PythonFile<'t>, source: &str, part: Node<'t>, depth
                     Binding::Assign(value) => is_safe_value(py, source, *value, depth + 1),
                     Binding::Extend(_, value) => is_safe_value(py, source, *value, depth + 1),
                     Binding::Counter => true,
-                    Binding::Unknown(_) => false,
+                    Binding::Unknown(node) => is_numeric_parameter(py, source, *node),
                 })
         }
         "attribute" => {
@@ -777,36 +777,112 @@ pub fn request_data<'t>(
     None
 }
 
-/// A parameter of a web route that holds an upload or a raw body: FastAPI `file: UploadFile`,
-/// `data: bytes = Body(...)`, `= File(...)`, `= Form(...)`. Returns how it reads in a message.
+/// A parameter that holds what the client sent: an upload or a raw body anywhere (FastAPI
+/// `file: UploadFile`, `data: bytes = Body(...)`, `= File(...)`, `= Form(...)`), or a text
+/// parameter of a function decorated as a web route (`@app.get(...)`, `@router.post(...)`,
+/// `@bp.route(...)`, `@api_view`): a path or query value. Returns how it reads in a message.
 fn route_parameter<'t>(py: &PythonFile<'t>, source: &str, identifier: Node<'t>) -> Option<String> {
     let f = python::fields();
+    let name = python::text(identifier, source);
     let parameter = py.ancestry.parent(identifier)?;
-    if !matches!(
-        parameter.kind(),
-        "typed_parameter" | "typed_default_parameter" | "default_parameter"
-    ) {
-        return None;
-    }
-    let annotation = parameter
-        .child_by_field_id(f.r#type)
-        .map(|t| python::text(t, source))
-        .unwrap_or("");
-    let default = parameter
-        .child_by_field_id(f.value)
-        .map(|v| python::text(v, source))
-        .unwrap_or("");
+    let (annotation, default, list) = match parameter.kind() {
+        "typed_parameter" | "typed_default_parameter" | "default_parameter" => (
+            parameter
+                .child_by_field_id(f.r#type)
+                .map(|t| python::text(t, source))
+                .unwrap_or(""),
+            parameter
+                .child_by_field_id(f.value)
+                .map(|v| python::text(v, source))
+                .unwrap_or(""),
+            py.ancestry.parent(parameter)?,
+        ),
+        "parameters" => ("", "", parameter),
+        _ => return None,
+    };
     let upload = annotation.contains("UploadFile")
         || ["File(", "Body(", "Form("]
             .iter()
             .any(|d| default.starts_with(d) || annotation.contains(d));
-    upload.then(|| {
-        format!(
-            "the uploaded `{}` parameter",
-            python::text(identifier, source)
-        )
-    })
+    if upload {
+        return Some(format!("the uploaded `{name}` parameter"));
+    }
+    if matches!(name, "self" | "cls" | "request" | "req") || default.contains("Depends(") {
+        return None;
+    }
+    let text_typed = annotation.is_empty()
+        || python::word_occurrences(annotation, "str").next().is_some()
+        || ["Query(", "Path(", "Header(", "Cookie("]
+            .iter()
+            .any(|d| default.starts_with(d) || annotation.contains(d))
+            && !["int", "float", "bool", "UUID"]
+                .iter()
+                .any(|t| python::word_occurrences(annotation, t).next().is_some());
+    if !text_typed || list.kind() != "parameters" {
+        return None;
+    }
+    let function = py.ancestry.parent(list)?;
+    let decorated = py
+        .ancestry
+        .parent(function)
+        .filter(|d| d.kind() == "decorated_definition")?;
+    let mut cursor = decorated.walk();
+    let is_route = decorated
+        .named_children(&mut cursor)
+        .filter(|d| d.kind() == "decorator")
+        .any(|d| ROUTE_DECORATOR.is_match(python::text(d, source)));
+    is_route.then(|| format!("the route parameter `{name}`"))
 }
+
+/// A parameter annotated as a number, boolean or UUID (`limit: int`, `ids: list[int]`): web
+/// frameworks validate it, and its text cannot carry SQL or shell syntax.
+fn is_numeric_parameter<'t>(py: &PythonFile<'t>, source: &str, identifier: Node<'t>) -> bool {
+    let Some(parameter) = py
+        .ancestry
+        .parent(identifier)
+        .filter(|p| matches!(p.kind(), "typed_parameter" | "typed_default_parameter"))
+    else {
+        return false;
+    };
+    let Some(annotation) = parameter.child_by_field_id(python::fields().r#type) else {
+        return false;
+    };
+    let words: Vec<&str> = python::text(annotation, source)
+        .split(|c: char| !c.is_ascii_alphanumeric() && c != '_')
+        .filter(|w| !w.is_empty())
+        .collect();
+    !words.is_empty()
+        && words.iter().all(|w| {
+            matches!(
+                *w,
+                "int"
+                    | "float"
+                    | "bool"
+                    | "UUID"
+                    | "uuid"
+                    | "Decimal"
+                    | "None"
+                    | "Optional"
+                    | "list"
+                    | "List"
+                    | "Sequence"
+                    | "tuple"
+                    | "Tuple"
+                    | "set"
+                    | "Set"
+                    | "datetime"
+                    | "date"
+            ) || w.chars().all(|c| c.is_ascii_digit())
+        })
+}
+
+/// Decorators that make a function a web endpoint (FastAPI, Flask, Starlette, DRF, Ninja).
+static ROUTE_DECORATOR: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
+    regex::Regex::new(
+        r"^@\s*[\w.]*\.(get|post|put|patch|delete|route|api_route|websocket)\s*\(|^@\s*(api_view|action)\b",
+    )
+    .expect("valid route decorator regex")
+});
 
 /// A schema migration (Django `migrations/`, Alembic `versions/` under a migrations folder).
 pub fn is_migration(path: &std::path::Path) -> bool {

@@ -270,6 +270,25 @@ mod tests {
     }
 
     #[test]
+    fn route_parameters_make_it_an_error() {
+        let src = "@router.get('/items')\nasync def items(name: str, limit: int, db = Depends(get_db)):\n    return await db.fetch(f\"SELECT * FROM items WHERE name = '{name}' LIMIT {limit}\")\n";
+        let tree = crate::syntax::python::parse(src, None);
+        let found = analyse(
+            &Input {
+                path: Path::new("app/api.py"),
+                text: src,
+                kind: FileKind::Python,
+                tree: Some(&tree),
+            },
+            &AllRules,
+        )
+        .diagnostics;
+        let finding = found.iter().find(|d| d.rule == "INJ001").unwrap();
+        assert_eq!(finding.severity, crate::analysis::Severity::Error);
+        assert!(finding.message.contains("route parameter `name`"));
+    }
+
+    #[test]
     fn clauses_appended_to_a_list_count() {
         let src = "def f(cur, ids, extra):\n    where = ['a = %s']\n    marks = ', '.join(['%s'] * len(ids))\n    where.append(f'id IN ({marks})')\n    sql = 'DELETE FROM t WHERE ' + ' AND '.join(where)\n    cur.execute(sql)\n    where.append(extra)\n    cur.execute('DELETE FROM t WHERE ' + ' AND '.join(where))\n";
         assert_eq!(

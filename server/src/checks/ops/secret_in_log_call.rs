@@ -241,12 +241,30 @@ impl Rule for SecretInLogCall {
                 "`{shown}` is written out by `{how}`: logs are kept, shipped and read far more widely than the secret may be; log a masked value or leave it out"
             );
             let mut diagnostic = Diagnostic::new(self.id(), value.byte_range(), message);
+            if how == "print" && is_command_line_module(file.path) {
+                // A command printing to the operator's terminal (a token it just created) is
+                // often the point; a server printing to its log stream is not.
+                diagnostic = diagnostic.with_severity(Severity::Info);
+            }
             if file.module.development {
                 diagnostic = diagnostic.with_severity(Severity::Hint);
             }
             out.push(diagnostic);
         }
     }
+}
+
+/// A command-line entry point: Django management commands, `cli/` packages, `cli.py`,
+/// `__main__.py`, `scripts/`.
+fn is_command_line_module(path: &std::path::Path) -> bool {
+    let stem = path.file_stem().and_then(|s| s.to_str()).unwrap_or("");
+    matches!(stem, "cli" | "__main__" | "manage")
+        || path.components().any(|c| {
+            matches!(
+                c.as_os_str().to_str(),
+                Some("commands" | "cli" | "scripts" | "bin")
+            )
+        })
 }
 
 /// The identifier-like run of text around a regex hit.

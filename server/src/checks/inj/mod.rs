@@ -381,10 +381,20 @@ fn is_quoting_or_numeric_call(callee: &str) -> bool {
         || callee.ends_with("shlex.join")
 }
 
+thread_local! {
+    /// Verdicts on identifier uses, for one search: a query rebuilt line after line
+    /// (`q = q + ...` forty times) would otherwise be re-examined exponentially often.
+    static SAFE_IDENTIFIERS: std::cell::RefCell<std::collections::HashMap<usize, bool>> =
+        Default::default();
+    /// Identifier uses already searched for request data, for one search.
+    static SEARCHED_FOR_REQUEST_DATA: std::cell::RefCell<std::collections::HashSet<usize>> =
+        Default::default();
+}
+
 /// Is this inserted part safe: a literal, an UPPER_CASE constant, Django model metadata
 /// (`Model._meta.db_table`), a quoted identifier, a number, a placeholder list
 /// (`", ".join(["%s"] * len(ids))`), or a local whose every value is one of those?
-pub fn is_safe_part<'t>(py: &PythonFile<'t>, source: &str, part: Node<'t>, depth: usize) -> bool {
+fn is_safe_part<'t>(py: &PythonFile<'t>, source: &str, part: Node<'t>, depth: usize) -> bool {
     let part = unparenthesize(part);
     if python::literal(part, source).is_some() {
         return true;
@@ -400,14 +410,21 @@ pub fn is_safe_part<'t>(py: &PythonFile<'t>, source: &str, part: Node<'t>, depth
             if depth >= MAX_DEPTH {
                 return false;
             }
+            if let Some(known) = SAFE_IDENTIFIERS.with(|m| m.borrow().get(&part.id()).copied()) {
+                return known;
+            }
+            // Until it is known, a use that depends on itself counts as unsafe.
+            SAFE_IDENTIFIERS.with(|m| m.borrow_mut().insert(part.id(), false));
             let bindings = bindings_before(py, source, part);
-            !bindings.is_empty()
+            let safe = !bindings.is_empty()
                 && bindings.iter().all(|b| match b {
                     Binding::Assign(value) => is_safe_value(py, source, *value, depth + 1),
                     Binding::Extend(_, value) => is_safe_value(py, source, *value, depth + 1),
                     Binding::Counter => true,
                     Binding::Unknown(node) => is_numeric_parameter(py, source, *node),
-                })
+                });
+            SAFE_IDENTIFIERS.with(|m| m.borrow_mut().insert(part.id(), safe));
+            safe
         }
         "attribute" => {
             let text = python::text(part, source);
@@ -626,6 +643,10 @@ pub fn unsafe_constructions<'t>(
     depth: usize,
 ) -> Vec<Built<'t>> {
     let expr = unparenthesize(expr);
+    if depth == 0 {
+        // A new search (node ids are only unique within one tree).
+        SAFE_IDENTIFIERS.with(|m| m.borrow_mut().clear());
+    }
     if depth > MAX_DEPTH {
         return Vec::new();
     }
@@ -739,6 +760,9 @@ pub fn request_data<'t>(
     expr: Node<'t>,
     depth: usize,
 ) -> Option<String> {
+    if depth == 0 {
+        SEARCHED_FOR_REQUEST_DATA.with(|s| s.borrow_mut().clear());
+    }
     if depth > MAX_DEPTH {
         return None;
     }
@@ -758,6 +782,9 @@ pub fn request_data<'t>(
         stack.extend(node.named_children(&mut cursor));
     }
     for identifier in identifiers {
+        if !SEARCHED_FOR_REQUEST_DATA.with(|s| s.borrow_mut().insert(identifier.id())) {
+            continue;
+        }
         for binding in bindings_before(py, source, identifier) {
             let value = match binding {
                 Binding::Assign(value) | Binding::Extend(_, value) => value,

@@ -298,6 +298,18 @@ mod tests {
     }
 
     #[test]
+    fn a_query_rebuilt_many_times_is_followed_once_per_use() {
+        // Each line reads the previous `q`: without remembering verdicts the search would
+        // revisit every earlier line from every later one.
+        let mut src = String::from("def f(cur, x):\n    q = 'SELECT 1'\n");
+        for i in 0..40 {
+            src.push_str(&format!("    q = q + ' AND a{i} = ' + x + q\n"));
+        }
+        src.push_str("    cur.execute(q)\n");
+        assert_eq!(findings(&src).len(), 40);
+    }
+
+    #[test]
     fn execute_of_a_non_sql_string_is_not_reported() {
         let src = "def f(runner, name):\n    runner.execute(f'hello {name}')\n";
         assert!(findings(src).is_empty());

@@ -704,8 +704,53 @@ pub fn unsafe_constructions<'t>(
             }
             out
         }
+        "binary_operator" => concatenation_of_locals(py, source, expr, depth),
         _ => Vec::new(),
     }
+}
+
+/// `base_sql + where` with no literal in sight: a concatenation when one of the locals holds a
+/// string; its literal text is that of the strings the locals were assigned.
+fn concatenation_of_locals<'t>(
+    py: &PythonFile<'t>,
+    source: &str,
+    expr: Node<'t>,
+    depth: usize,
+) -> Vec<Built<'t>> {
+    let mut operands = Vec::new();
+    flatten_concat(expr, source, &mut operands);
+    if operands.len() < 2 {
+        return Vec::new();
+    }
+    let mut literal_text = String::new();
+    for operand in operands.iter().filter(|o| o.kind() == "identifier") {
+        for binding in bindings_before(py, source, *operand) {
+            if let Binding::Assign(value) | Binding::Extend(_, value) = binding {
+                let value = unparenthesize(value);
+                if is_string(value) || construction(value, source).is_some() {
+                    literal_text.push_str(python::text(value, source));
+                    literal_text.push(' ');
+                }
+            }
+        }
+    }
+    if literal_text.is_empty() {
+        return Vec::new(); // numbers or lists, as far as can be seen
+    }
+    let parts: Vec<Node> = operands
+        .iter()
+        .copied()
+        .filter(|o| !is_safe_part(py, source, *o, depth))
+        .collect();
+    if parts.is_empty() {
+        return Vec::new();
+    }
+    vec![Built {
+        node: expr,
+        how: Construction::Concat,
+        literal_text,
+        parts,
+    }]
 }
 
 /// Attributes of a request object that carry what the client sent (Django, DRF, Flask,

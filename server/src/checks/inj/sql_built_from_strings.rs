@@ -310,6 +310,12 @@ mod tests {
     }
 
     #[test]
+    fn concatenated_locals_are_followed() {
+        let src = "def f(cur, where, n):\n    base = 'SELECT * FROM t WHERE '\n    cur.execute(base + where)\n    total = n + 1\n    cur.execute(total + n)\n";
+        assert_eq!(findings(src), ["base + where"]);
+    }
+
+    #[test]
     fn execute_of_a_non_sql_string_is_not_reported() {
         let src = "def f(runner, name):\n    runner.execute(f'hello {name}')\n";
         assert!(findings(src).is_empty());

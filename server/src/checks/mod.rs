@@ -7,7 +7,9 @@ pub mod cfg;
 pub mod db;
 pub mod env;
 pub mod err;
+pub mod inj;
 pub mod net;
+pub mod ops;
 pub mod sec;
 
 pub use crate::analysis::concern::Concern;
@@ -41,6 +43,10 @@ pub fn all() -> &'static [&'static dyn Rule] {
         &db::check_then_create_race::CheckThenCreateRace,
         &sec::secret_env_default::SecretEnvDefault,
         &sec::env_file_secret::EnvFileSecret,
+        &ops::secret_in_log_call::SecretInLogCall,
+        &inj::sql_built_from_strings::SqlBuiltFromStrings,
+        &inj::shell_command_interpolation::ShellCommandInterpolation,
+        &inj::untrusted_deserialization::UntrustedDeserialization,
     ]
 }
 

@@ -451,3 +451,176 @@ class NexusBackendAPI:
     .collect();
     assert_eq!(found, expected);
 }
+
+/// Reconstructions of the audits' code findings beyond configuration: an unsigned payment
+/// callback and a Stripe webhook that skips verification on one branch, a check-then-create race,
+/// a password in a log line, exception text returned to the client, a task that retries forever
+/// with unbounded backoff, a bare except, a reloader in the server entrypoint, a setting assigned
+/// twice, a weakened deploy setting and a committed Sentry DSN.
+#[test]
+fn audit_code_findings_are_reported() {
+    let p = Project::new(&[
+        (
+            "api/views.py",
+            r#"import json
+
+from django.http import JsonResponse
+from django.views.decorators.csrf import csrf_exempt
+
+from main.models import Order
+
+
+@csrf_exempt
+def flexpay_callback_mobile(request):
+    data = json.loads(request.body)
+    order = Order.objects.get(reference=data["orderNumber"])
+    order.status = "paid"
+    order.save()
+    return JsonResponse({"status": "ok"})
+"#
+            .as_bytes(),
+        ),
+        (
+            "applications/api.py",
+            r#"import logging
+
+from ninja import Router
+from ninja.errors import HttpError
+
+from .models import Application
+from .tasks import deploy_application
+
+logger = logging.getLogger(__name__)
+router = Router()
+
+
+@router.post("/")
+def create_application(request, payload: ApplicationIn):
+    if Application.objects.filter(hostname=payload.hostname).exists():
+        raise HttpError(409, "Hostname already in use")
+    app = Application.objects.create(hostname=payload.hostname, owner=request.user)
+    logger.info(f"Deploying {app.hostname} with root password {payload.root_password}")
+    try:
+        deploy_application.delay(app.id)
+    except Exception as e:
+        return 500, {"error": str(e)}
+    return 201, {"id": app.id}
+"#
+            .as_bytes(),
+        ),
+        (
+            "applications/tasks.py",
+            r#"import logging
+
+from celery import shared_task
+
+from .models import Application
+
+logger = logging.getLogger(__name__)
+
+
+@shared_task(bind=True, max_retries=None)
+def deploy_application(self, app_id):
+    app = Application.objects.get(pk=app_id)
+    try:
+        app.provision()
+    except ConnectionError as exc:
+        raise self.retry(exc=exc, countdown=2 ** self.request.retries)
+
+
+def capture_config(app):
+    try:
+        app.capture_config()
+    except:
+        logger.warning("config capture failed for %s", app.pk)
+"#
+            .as_bytes(),
+        ),
+        (
+            "main.py",
+            r#"import uvicorn
+from fastapi import FastAPI
+
+app = FastAPI()
+
+if __name__ == "__main__":
+    uvicorn.run("main:app", host="0.0.0.0", port=8000, reload=True)
+"#
+            .as_bytes(),
+        ),
+        (
+            "nexus_backend/settings.py",
+            r#"import os
+
+import sentry_sdk
+
+DEBUG = os.environ.get("DEBUG", "False") == "True"
+STATIC_ROOT = os.path.join("/srv", "static")
+SECURE_SSL_REDIRECT = False
+STATIC_ROOT = "/var/www/static"
+
+sentry_sdk.init(
+    dsn="https://3f2a9c4e8b7d4f0e9a1b2c3d4e5f6a7b@o450123.ingest.sentry.io/5501234",
+    traces_sample_rate=0.1,
+)
+"#
+            .as_bytes(),
+        ),
+        (
+            "payment_gateway/webhooks.py",
+            r#"import json
+
+import stripe
+from django.conf import settings
+from django.utils.decorators import method_decorator
+from django.views.decorators.csrf import csrf_exempt
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from .models import Transaction
+
+
+@method_decorator(csrf_exempt, name="dispatch")
+class StripeWebhookView(APIView):
+    def post(self, request):
+        if settings.USE_LOCALSTRIPE:
+            event = json.loads(request.body)
+        else:
+            event = stripe.Webhook.construct_event(
+                request.body, request.headers["Stripe-Signature"], settings.STRIPE_WEBHOOK_SECRET
+            )
+        Transaction.objects.create(reference=event["id"], status="succeeded")
+        return Response(status=200)
+"#
+            .as_bytes(),
+        ),
+    ]);
+    let findings = json_findings(&p.run(&["check", "--format", "json"]));
+    let found: Vec<(String, u64, String)> = findings
+        .iter()
+        .map(|f| {
+            (
+                f["path"].as_str().unwrap().to_string(),
+                f["start"]["line"].as_u64().unwrap(),
+                f["rule"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    let expected: Vec<(String, u64, String)> = [
+        ("api/views.py", 10, "AUTH002"),
+        ("applications/api.py", 17, "DB002"),
+        ("applications/api.py", 18, "OPS001"),
+        ("applications/api.py", 22, "ERR003"),
+        ("applications/tasks.py", 10, "CEL001"),
+        ("applications/tasks.py", 16, "CEL001"),
+        ("applications/tasks.py", 22, "ERR001"),
+        ("main.py", 7, "CFG017"),
+        ("nexus_backend/settings.py", 6, "CFG011"),
+        ("nexus_backend/settings.py", 7, "CFG016"),
+        ("payment_gateway/webhooks.py", 16, "AUTH002"),
+    ]
+    .iter()
+    .map(|(p, l, r)| (p.to_string(), *l, r.to_string()))
+    .collect();
+    assert_eq!(found, expected);
+}

@@ -331,6 +331,74 @@ pub fn known_token(value: &str) -> Option<&'static str> {
         .map(|p| p.what)
 }
 
+/// A provider credential inside `value` (AWS, GitHub, Slack, Stripe, OpenAI, Google, SendGrid,
+/// private keys, ...): what it is and where. Password hashes and JWTs are left out: they are not
+/// keys to a provider account.
+pub fn provider_token(value: &str) -> Option<(&'static str, std::ops::Range<usize>)> {
+    token_patterns()
+        .iter()
+        .filter(|p| !matches!(p.what, "a bcrypt password hash" | "a JSON Web Token"))
+        .find_map(|p| p.regex.find(value).map(|m| (p.what, m.range())))
+}
+
+/// A documentation or test key rather than a real one: vendors' samples (`AKIAIOSFODNN7EXAMPLE`),
+/// masked or elided keys (`sk_live_xxxx...`), and bodies with too little variety to be random
+/// (`ghp_000000...`, `sk_live_1234567890abcdef`).
+pub fn is_fake_token(token: &str) -> bool {
+    let upper = token.to_ascii_uppercase();
+    if ["EXAMPLE", "XXXX", "...", "<", "DUMMY", "FAKE", "SAMPLE", "TEST1234", "REDACTED"]
+        .iter()
+        .any(|m| upper.contains(m))
+    {
+        return true;
+    }
+    let body = token
+        .rsplit(['_', '-'])
+        .next()
+        .filter(|b| b.len() >= 12)
+        .unwrap_or(token);
+    // A random key does not spell out a run of ten letters or digits in order.
+    let sequential = ["123456789", "abcdefghij", "ABCDEFGHIJ", "qwertyuiop"]
+        .iter()
+        .any(|run| body.contains(run));
+    sequential || entropy(body) < 3.0
+}
+
+/// A password hash in a known format: bcrypt (`$2b$12$...`), argon2 (`$argon2id$v=19$...`) or
+/// Django's PBKDF2 (`pbkdf2_sha256$<iterations>$<salt>$<hash>`).
+pub fn password_hash(value: &str) -> Option<(&'static str, std::ops::Range<usize>)> {
+    static RE: OnceLock<Vec<(&'static str, Regex)>> = OnceLock::new();
+    let patterns = RE.get_or_init(|| {
+        [
+            ("a bcrypt hash", r"\$2[abxy]?\$\d{2}\$[./A-Za-z0-9]{53}"),
+            (
+                "an argon2 hash",
+                r"\$argon2(?:id|i|d)\$(?:v=\d+\$)?m=\d+,t=\d+,p=\d+\$[A-Za-z0-9+/]{8,}\$[A-Za-z0-9+/]{16,}",
+            ),
+            (
+                "a PBKDF2 hash",
+                r"pbkdf2_sha(?:1|256|512)\$\d{3,}\$[A-Za-z0-9./+]{4,}\$[A-Za-z0-9+/]{20,}={0,2}",
+            ),
+        ]
+        .into_iter()
+        .map(|(what, re)| (what, Regex::new(re).expect("valid hash regex")))
+        .collect()
+    });
+    patterns
+        .iter()
+        .find_map(|(what, re)| re.find(value).map(|m| (*what, m.range())))
+}
+
+/// A Sentry DSN with a real key: `https://<32 hex>[:<32 hex>]@host/<project id>`.
+pub fn is_sentry_dsn(value: &str) -> bool {
+    static RE: OnceLock<Regex> = OnceLock::new();
+    RE.get_or_init(|| {
+        Regex::new(r"https?://[0-9a-f]{32}(:[0-9a-f]{32})?@[^\s/@]+/(?:[^\s/]+/)*\d+\b")
+            .expect("valid dsn regex")
+    })
+    .is_match(value)
+}
+
 fn url_credentials_regex() -> &'static Regex {
     static RE: OnceLock<Regex> = OnceLock::new();
     RE.get_or_init(|| {

@@ -1,0 +1,310 @@
+//! SEC009 hardcoded-secret-literal: a secret given by name a literal value: `SECRET_KEY = "..."`,
+//! `app.secret_key = "..."`, `app.config["JWT_SECRET"] = "..."`, `connect(password="...")`,
+//! `{"PASSWORD": "..."}`. The name must be secret-like (`secrets::is_secret_name`: not
+//! `PASSWORD_RESET_TIMEOUT`, `TOKEN_URL` or `api_key_header`) and the value a credential, not a
+//! placeholder, a header or setting name, a path, a URL, a number or a message. Test and
+//! development modules and templates are not checked.
+
+use std::sync::LazyLock;
+
+use regex::Regex;
+
+use super::literal_sites::{self, Scope, Target, TargetKind};
+use crate::analysis::{secrets, Diagnostic, File, Rule, Severity};
+use crate::checks::cfg::shared;
+use crate::syntax::python;
+use crate::syntax::FileKind;
+
+pub struct HardcodedSecretLiteral;
+
+/// A name followed by a string literal it is assigned or passed: `NAME = "`, `NAME: str = "`,
+/// `obj.name = "`, `name="` (keyword), `["NAME"] = "`, `"NAME": "`. The name is group 1, 2 or 3.
+static NAMED_LITERAL: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(
+        r#"(?:\b([A-Za-z_][A-Za-z0-9_]*)\s*(?::[^=\n]{1,60})?=|\[\s*["']([A-Za-z_][A-Za-z0-9_.-]*)["']\s*\]\s*=|["']([A-Za-z_][A-Za-z0-9_.-]*)["']\s*:)\s*[rRuU]?["']"#,
+    )
+    .expect("valid regex")
+});
+
+/// Cheap text test: a secret word somewhere.
+static SECRET_WORD: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?i)secret|passw|pwd|token|_key|apikey|jwt|credential|passphrase|_pass\b")
+        .expect("valid regex")
+});
+
+/// Header names (`X-API-Key`, `Authorization`) and auth schemes are what a secret is sent
+/// under, not the secret.
+static HEADER_NAME: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"^(?:[A-Z][A-Za-z0-9]*(?:-[A-Za-z0-9]+)+|(?i:authorization|bearer|basic|token|cookie|api[-_]?key))$")
+        .expect("valid regex")
+});
+
+/// `SECRET_KEY`, `DJANGO_SECRET_KEY`: the name of a setting or an environment variable.
+static SETTING_NAME: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"^[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+$|^[A-Z]+$").expect("valid regex"));
+
+/// Format and template strings: `{}`, `{name}`, `%s`, `%(name)s`, `{{ var }}`, `$VAR`.
+static TEMPLATE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"\{[A-Za-z0-9_.\[\]]*\}|%\(?[A-Za-z_]*\)?[sdr]|\$\{|\{\{").expect("valid regex")
+});
+
+/// `django.contrib.auth.hashers.PBKDF2PasswordHasher`, `gen_ai.usage.input_tokens`.
+static DOTTED_NAME: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"^[A-Za-z_][A-Za-z0-9_]*(?:[.:][A-Za-z_][A-Za-z0-9_-]*)+$").expect("valid regex")
+});
+
+/// A word or words: `access_token`, `ui-token`, `refresh`.
+static PLAIN_WORDS: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"^[A-Za-z]+(?:[-_ ][A-Za-z]+)*$").expect("valid regex"));
+
+/// How sure the value is a credential.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+enum Strength {
+    /// A word or words (`admin`, `secret`, `ui-token`): a credential only where the context
+    /// says so (a configuration module).
+    Word,
+    /// Letters mixed with digits or symbols (`hunter2`, `P@ssw0rd`, `admin123`).
+    Weak,
+    /// Random-looking key material or Django's `django-insecure-` key.
+    Strong,
+}
+
+impl Rule for HardcodedSecretLiteral {
+    fn id(&self) -> &'static str {
+        "SEC009"
+    }
+
+    fn applies_to(&self, kind: FileKind) -> bool {
+        kind == FileKind::Python
+    }
+
+    fn may_apply(&self, text: &str) -> bool {
+        SECRET_WORD.is_match(text)
+    }
+
+    fn check(&self, file: &File, out: &mut Vec<Diagnostic>) {
+        let Some(py) = file.python else { return };
+        if file.module.development || shared::is_template(file.path) {
+            // Test fixtures and example settings are full of throwaway secrets; reporting them
+            // is what makes name-based secret rules noisy.
+            return;
+        }
+        let configuration = is_configuration_module(file);
+        let mut seen = Vec::new();
+        for m in NAMED_LITERAL.captures_iter(file.text) {
+            let Some(name) = m.get(1).or_else(|| m.get(2)).or_else(|| m.get(3)) else {
+                continue;
+            };
+            if !secrets::is_secret_name(name.as_str()) || extra_descriptor(name.as_str()) {
+                continue;
+            }
+            let Some(whole) = m.get(0) else { continue };
+            let Some(string) = literal_sites::string_at(py, whole.end() - 1) else {
+                continue;
+            };
+            if seen.contains(&string.id()) {
+                continue;
+            }
+            seen.push(string.id());
+            let value_node = literal_sites::value_expression(py, string);
+            let Some(target) = literal_sites::target_of(py, file.text, value_node) else {
+                continue;
+            };
+            if target.name != name.as_str() {
+                continue;
+            }
+            let Some(value) = python::literal(value_node, file.text)
+                .and_then(|l| l.as_str().map(str::to_string))
+            else {
+                continue; // f-strings, bytes, concatenations with names
+            };
+            if literal_sites::is_env_default(py, string.start_byte()) {
+                continue;
+            }
+            let Some(strength) = strength(&value, configuration) else {
+                continue;
+            };
+            let required = required_strength(&target, configuration);
+            if strength < required {
+                continue;
+            }
+            out.push(self.diagnostic(file, py, &target, &value, configuration));
+        }
+    }
+}
+
+impl HardcodedSecretLiteral {
+    fn diagnostic(
+        &self,
+        file: &File,
+        py: &crate::analysis::PythonFile,
+        target: &Target,
+        value: &str,
+        configuration: bool,
+    ) -> Diagnostic {
+        let shown = match target.kind {
+            TargetKind::Keyword => format!("`{}=`", target.name),
+            TargetKind::Subscript => format!("`[\"{}\"]`", target.name),
+            TargetKind::DictKey => format!("`\"{}\"`", target.name),
+            TargetKind::Attribute => format!("`.{}`", target.name),
+            TargetKind::Name => format!("`{}`", target.name),
+        };
+        let why = if value.starts_with("django-insecure-") {
+            "Django's generated development key: sessions, password-reset links and signed data can be forged by anyone with the source"
+        } else if secrets::is_placeholder(value) {
+            "a placeholder the application will happily run with in production, and anyone with the source knows it"
+        } else {
+            "anyone who can read the code has it, and it is the same in every environment"
+        };
+        let message = format!(
+            "{shown} is a hard-coded secret: {why}; read it from the environment or a secret store"
+        );
+        let fix = literal_sites::environ_fix(py, file.text, target.value, &target.env_var(), false);
+        let severity = if configuration {
+            Severity::Error
+        } else {
+            Severity::Warning
+        };
+        Diagnostic::new(self.id(), target.value.byte_range(), message)
+            .with_fix(Some(fix))
+            .with_severity(severity)
+    }
+}
+
+/// Settings and application configuration modules (`settings.py`, `config.py`, `conf.py`,
+/// `settings/production.py`): every secret there reaches production.
+fn is_configuration_module(file: &File) -> bool {
+    if shared::production_settings(file) {
+        return true;
+    }
+    let stem = file
+        .path
+        .file_stem()
+        .and_then(|s| s.to_str())
+        .unwrap_or("")
+        .to_ascii_lowercase();
+    matches!(
+        stem.as_str(),
+        "config" | "conf" | "configuration" | "prod" | "production" | "wsgi" | "asgi"
+    ) || stem.ends_with("_config")
+        || stem.starts_with("config_")
+}
+
+/// Names that end in a word saying the value names a key rather than holding one:
+/// `INPUT_TOKEN_KEY` (a dictionary key), `TOKEN_ENV` / `SECRET_VAR` (an environment variable
+/// name), `PASSWORD_MESSAGE`, `TOKEN_ATTRIBUTE`.
+fn extra_descriptor(name: &str) -> bool {
+    let words = secrets::name_words(name);
+    let Some(last) = words.last() else {
+        return false;
+    };
+    let qualified_key = words.len() >= 2
+        && last == "KEY"
+        && !matches!(
+            words[words.len() - 2].as_str(),
+            "SECRET" | "API" | "PRIVATE" | "SIGNING" | "ENCRYPTION" | "ACCESS" | "MASTER"
+                | "FERNET" | "HMAC" | "WEBHOOK" | "CLIENT" | "APP" | "LICENSE" | "SERVICE"
+                | "AUTH"
+        );
+    qualified_key
+        || matches!(
+            last.as_str(),
+            "ENV"
+                | "VAR"
+                | "VARIABLE"
+                | "MESSAGE"
+                | "MSG"
+                | "ERROR"
+                | "ATTRIBUTE"
+                | "ATTR"
+                | "LABEL"
+                | "TEXT"
+                | "TITLE"
+                | "HELP"
+                | "TEMPLATE"
+                | "SCRIPT"
+                | "MASK"
+                | "PLACEHOLDER"
+                | "KEYS"
+                | "FIELDS"
+                | "COLUMN"
+                | "GRANT"
+                | "EVENT"
+                | "CODE"
+                | "METRIC"
+                | "SOURCE"
+                | "MARKER"
+                | "CHAR"
+                | "DELIMITER"
+                | "SEPARATOR"
+                | "ENDPOINTS"
+                | "TAG"
+        )
+}
+
+/// How strongly `value` reads as a credential; `None` when it is something else: empty, a
+/// number, a header or setting name, a path, a URL, a dotted name, a template, a message.
+fn strength(value: &str, configuration: bool) -> Option<Strength> {
+    let v = value.trim();
+    if v.is_empty() || v != value || secrets::is_switch_or_number(v) {
+        return None;
+    }
+    if literal_sites::claimed_by_format_rule(v) {
+        return None; // SEC004 / SEC005 / SEC006 / SEC007
+    }
+    if v.starts_with("django-insecure") {
+        return Some(Strength::Strong);
+    }
+    // In configuration modules a placeholder is still what production runs with, unless it is
+    // templating syntax that will be substituted (`<...>`, `${VAR}`, `{{ var }}`).
+    let templating = v.starts_with('<') || v.starts_with('$') || v.starts_with("{{");
+    if secrets::is_placeholder(v) && (!configuration || templating || v.len() < 3) {
+        return None;
+    }
+    let not_a_credential = v.contains(char::is_whitespace)
+        || v.contains("://")
+        || v.starts_with('/')
+        || v.starts_with("./")
+        || v.starts_with("~/")
+        || v.ends_with(".pem")
+        || v.ends_with(".key")
+        || v.ends_with(".json")
+        || v.ends_with(".txt")
+        || (v.contains('@') && v.contains('.') && !v.contains(char::is_whitespace) && v.rfind('.') > v.find('@'))
+        || HEADER_NAME.is_match(v)
+        || SETTING_NAME.is_match(v)
+        || TEMPLATE.is_match(v)
+        || DOTTED_NAME.is_match(v);
+    if not_a_credential {
+        return None;
+    }
+    if secrets::looks_random(v) || secrets::contains_key_material(v) {
+        return Some(Strength::Strong);
+    }
+    if PLAIN_WORDS.is_match(v) {
+        // A value that is itself a secret's name (`"refresh_token"`, `"password"`) names a field
+        // or a grant type everywhere but in a configuration module.
+        return Some(Strength::Word);
+    }
+    if v.contains('/') && !v.contains(['+', '=']) {
+        return None; // `oauth/token`, `a/b`: a route or path
+    }
+    Some(Strength::Weak)
+}
+
+/// The least strength that makes a finding for this kind of target.
+fn required_strength(target: &Target, configuration: bool) -> Strength {
+    if configuration && target.scope != Scope::Function {
+        return Strength::Word;
+    }
+    match (target.kind, target.scope) {
+        // Locals and instance attributes inside functions are working values (`token = "-c"`):
+        // only key material counts.
+        (TargetKind::Name | TargetKind::Attribute, Scope::Function) => Strength::Strong,
+        // Lower-case class attributes are model and schema defaults.
+        (TargetKind::Name, Scope::Class) if target.name.chars().any(|c| c.is_ascii_lowercase()) => {
+            Strength::Strong
+        }
+        _ => Strength::Weak,
+    }
+}

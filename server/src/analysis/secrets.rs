@@ -346,9 +346,11 @@ pub fn provider_token(value: &str) -> Option<(&'static str, std::ops::Range<usiz
 /// (`ghp_000000...`, `sk_live_1234567890abcdef`).
 pub fn is_fake_token(token: &str) -> bool {
     let upper = token.to_ascii_uppercase();
-    if ["EXAMPLE", "XXXX", "...", "<", "DUMMY", "FAKE", "SAMPLE", "TEST1234", "REDACTED"]
-        .iter()
-        .any(|m| upper.contains(m))
+    if [
+        "EXAMPLE", "XXXX", "...", "<", "DUMMY", "FAKE", "SAMPLE", "TEST1234", "REDACTED",
+    ]
+    .iter()
+    .any(|m| upper.contains(m))
     {
         return true;
     }
@@ -636,5 +638,46 @@ mod tests {
         ] {
             assert!(!contains_key_material(v), "{v}");
         }
+    }
+
+    #[test]
+    fn provider_tokens_hashes_and_dsns() {
+        assert_eq!(
+            provider_token("Bearer sk_live_4eC39HqLyjWDarjtT1zdp7dc")
+                .map(|(what, r)| (what, r.start)),
+            Some(("a Stripe secret key", 7))
+        );
+        assert!(
+            provider_token("$2b$12$KIXQJ1aVv8n0yE5m3bP8Oe6H0eJt7c1mW9sQ2rT4uY6iO8pA0sD2e")
+                .is_none()
+        );
+        for fake in [
+            "AKIAIOSFODNN7EXAMPLE",
+            "sk_live_xxxxxxxxxxxxxxxxxxxxxxxx",
+            "ghp_123456789012345678901234567890123456",
+            "sk_live_0000000000000000",
+        ] {
+            assert!(is_fake_token(fake), "{fake}");
+        }
+        assert!(!is_fake_token("sk_live_4eC39HqLyjWDarjtT1zdp7dc"));
+        assert!(!is_fake_token("AKIA2OGYBAH6TQK7V3MZ"));
+        assert!(
+            password_hash("$2b$12$KIXQJ1aVv8n0yE5m3bP8Oe6H0eJt7c1mW9sQ2rT4uY6iO8pA0sD2e").is_some()
+        );
+        assert!(password_hash(
+            "pbkdf2_sha256$600000$Zx81kf9QmB2p$Wm7Tn1Vb6Hc3YpD5sJ0gAeR8uWkNq2Lz9xKf4aQ1b3c="
+        )
+        .is_some());
+        assert!(password_hash("$argon2id$v=19$m=65536,t=3,p=4$wagCPXjifgvUFBzq4hqe3w$CYaIb8sB+wtD+Vu/P4uod1+Qof8h+1g7bbDlBID48Rc").is_some());
+        assert!(password_hash("pbkdf2_sha256").is_none());
+        assert!(is_sentry_dsn(
+            "https://4f2a9c0d1e8b4a7f9c3d2e1f0a9b8c7d@o123456.ingest.sentry.io/4504"
+        ));
+        assert!(is_sentry_dsn(
+            "https://0c8d5e2b7a4f4e1c9b6a3d0e7f2c5b8a@sentry.example.com/sentry/12"
+        ));
+        assert!(!is_sentry_dsn(
+            "https://examplePublicKey@o0.ingest.sentry.io/0"
+        ));
     }
 }

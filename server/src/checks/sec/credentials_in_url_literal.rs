@@ -92,8 +92,7 @@ impl Rule for CredentialsInUrlLiteral {
                 continue;
             }
             // A DSN with a secret key is SEC005's.
-            if python::string_value(string, file.text).is_some_and(|v| secrets::is_sentry_dsn(&v))
-            {
+            if python::string_value(string, file.text).is_some_and(|v| secrets::is_sentry_dsn(&v)) {
                 continue;
             }
             let target = literal_sites::target_of(py, file.text, value_node);
@@ -144,8 +143,8 @@ fn is_sample_password(user: &str, password: &str) -> bool {
 /// Does `range` overlap an f-string interpolation of `string`?
 fn interpolated(string: tree_sitter::Node, range: std::ops::Range<usize>) -> bool {
     let mut cursor = string.walk();
-    let found = string
-        .children(&mut cursor)
-        .any(|c| c.kind() == "interpolation" && c.start_byte() < range.end && range.start < c.end_byte());
+    let found = string.children(&mut cursor).any(|c| {
+        c.kind() == "interpolation" && c.start_byte() < range.end && range.start < c.end_byte()
+    });
     found
 }

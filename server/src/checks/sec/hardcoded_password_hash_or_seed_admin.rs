@@ -31,8 +31,22 @@ static INSERT: LazyLock<Regex> = LazyLock::new(|| {
 });
 
 const USER_TABLE_WORDS: &[&str] = &[
-    "user", "users", "account", "accounts", "admin", "admins", "member", "members", "staff",
-    "auth", "login", "logins", "operator", "operators", "customer", "customers",
+    "user",
+    "users",
+    "account",
+    "accounts",
+    "admin",
+    "admins",
+    "member",
+    "members",
+    "staff",
+    "auth",
+    "login",
+    "logins",
+    "operator",
+    "operators",
+    "customer",
+    "customers",
 ];
 
 impl Rule for HardcodedPasswordHashOrSeedAdmin {
@@ -63,27 +77,6 @@ impl Rule for HardcodedPasswordHashOrSeedAdmin {
             reported.push(string.id());
             out.push(Diagnostic::new(self.id(), string.byte_range(), message));
         };
-        for m in HASH_START.find_iter(file.text) {
-            let Some(string) = literal_sites::string_at(py, m.start()) else {
-                continue;
-            };
-            let value = python::string_value(string, file.text)
-                .unwrap_or_else(|| python::text(string, file.text).to_string());
-            let Some((what, _)) = secrets::password_hash(&value) else {
-                continue;
-            };
-            let value_node = literal_sites::value_expression(py, string);
-            if literal_sites::is_documentation(py, value_node) {
-                continue;
-            }
-            let stored = literal_sites::target_of(py, file.text, value_node)
-                .map(|t| format!(" in `{}`", t.name))
-                .unwrap_or_default();
-            report(
-                string,
-                format!("{} password hash is hard-coded{stored}: whoever knows the password behind it (often a default like `admin`) can log in on every installation, and the hash can be cracked offline; create accounts at deploy time from a secret instead", capitalise(what)),
-            );
-        }
         for m in INSERT.captures_iter(file.text) {
             let (Some(whole), Some(table), Some(columns), Some(values)) =
                 (m.get(0), m.get(1), m.get(2), m.get(3))
@@ -123,6 +116,27 @@ impl Rule for HardcodedPasswordHashOrSeedAdmin {
                 format!("SQL seeds a `{table}` row with a literal password: every deployment gets the same account and password, known to anyone with the source; create the first admin at deploy time from a secret"),
             );
         }
+        for m in HASH_START.find_iter(file.text) {
+            let Some(string) = literal_sites::string_at(py, m.start()) else {
+                continue;
+            };
+            let value = python::string_value(string, file.text)
+                .unwrap_or_else(|| python::text(string, file.text).to_string());
+            let Some((what, _)) = secrets::password_hash(&value) else {
+                continue;
+            };
+            let value_node = literal_sites::value_expression(py, string);
+            if literal_sites::is_documentation(py, value_node) {
+                continue;
+            }
+            let stored = literal_sites::target_of(py, file.text, value_node)
+                .map(|t| format!(" in `{}`", t.name))
+                .unwrap_or_default();
+            report(
+                string,
+                format!("{} of a password is hard-coded{stored}: whoever knows the password behind it (often a default like `admin`) can log in on every installation, and the hash can be cracked offline; create accounts at deploy time from a secret instead", capitalise(what)),
+            );
+        }
     }
 }
 
@@ -159,7 +173,12 @@ fn split_sql_list(list: &str) -> Vec<String> {
             '(' if !quoted => depth += 1,
             ')' if !quoted => depth = depth.saturating_sub(1),
             ',' if !quoted && depth == 0 => {
-                items.push(current.trim().trim_matches(['"', '`', '[', ']']).to_string());
+                items.push(
+                    current
+                        .trim()
+                        .trim_matches(['"', '`', '[', ']'])
+                        .to_string(),
+                );
                 current.clear();
                 continue;
             }
@@ -167,6 +186,11 @@ fn split_sql_list(list: &str) -> Vec<String> {
         }
         current.push(c);
     }
-    items.push(current.trim().trim_matches(['"', '`', '[', ']']).to_string());
+    items.push(
+        current
+            .trim()
+            .trim_matches(['"', '`', '[', ']'])
+            .to_string(),
+    );
     items
 }

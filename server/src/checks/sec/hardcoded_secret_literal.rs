@@ -53,6 +53,21 @@ static DOTTED_NAME: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"^[A-Za-z_][A-Za-z0-9_]*(?:[.:][A-Za-z_][A-Za-z0-9_-]*)+$").expect("valid regex")
 });
 
+/// `__not_connected__`, `__JWT_PROXY_ADMIN__`: marker values compared by identity.
+static SENTINEL: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"^_{1,2}[A-Za-z0-9_]+_{1,2}$|^<[^>]*>$").expect("valid regex"));
+
+/// Mostly words joined by separators (`m2m-client-credentials`, `per-request-header`): an
+/// identifier, however random its letters look to an entropy measure.
+fn is_wordy(value: &str) -> bool {
+    let parts: Vec<&str> = value.split(['-', '_', '.', ':']).collect();
+    let words = parts
+        .iter()
+        .filter(|p| p.len() >= 3 && p.chars().all(|c| c.is_ascii_alphabetic()))
+        .count();
+    parts.len() >= 2 && words * 2 >= parts.len()
+}
+
 /// A word or words: `access_token`, `ui-token`, `refresh`.
 static PLAIN_WORDS: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"^[A-Za-z]+(?:[-_ ][A-Za-z]+)*$").expect("valid regex"));
@@ -110,11 +125,14 @@ impl Rule for HardcodedSecretLiteral {
             let Some(target) = literal_sites::target_of(py, file.text, value_node) else {
                 continue;
             };
-            if target.name != name.as_str() {
+            if target.name != name.as_str()
+                || target.enum_member
+                || literal_sites::in_example(py, file.text, target.value)
+            {
                 continue;
             }
-            let Some(value) = python::literal(value_node, file.text)
-                .and_then(|l| l.as_str().map(str::to_string))
+            let Some(value) =
+                python::literal(value_node, file.text).and_then(|l| l.as_str().map(str::to_string))
             else {
                 continue; // f-strings, bytes, concatenations with names
             };
@@ -124,6 +142,12 @@ impl Rule for HardcodedSecretLiteral {
             let Some(strength) = strength(&value, configuration) else {
                 continue;
             };
+            // `{"drop_params": "drop_params"}`, `TOKEN = "token"`: a name mapped to itself.
+            if value.eq_ignore_ascii_case(&target.name)
+                || value.replace('-', "_").eq_ignore_ascii_case(&target.name)
+            {
+                continue;
+            }
             let required = required_strength(&target, configuration);
             if strength < required {
                 continue;
@@ -198,12 +222,44 @@ fn extra_descriptor(name: &str) -> bool {
     let Some(last) = words.last() else {
         return false;
     };
+    // Tokens that are not credentials: pagination cursors and a tokenizer's special tokens.
+    if words.iter().any(|w| {
+        matches!(
+            w.as_str(),
+            "PAGE"
+                | "PAGINATION"
+                | "CONTINUATION"
+                | "CURSOR"
+                | "NEXT"
+                | "BOS"
+                | "EOS"
+                | "PAD"
+                | "UNK"
+                | "SEP"
+                | "CLS"
+                | "SENTINEL"
+        )
+    }) {
+        return true;
+    }
     let qualified_key = words.len() >= 2
         && last == "KEY"
         && !matches!(
             words[words.len() - 2].as_str(),
-            "SECRET" | "API" | "PRIVATE" | "SIGNING" | "ENCRYPTION" | "ACCESS" | "MASTER"
-                | "FERNET" | "HMAC" | "WEBHOOK" | "CLIENT" | "APP" | "LICENSE" | "SERVICE"
+            "SECRET"
+                | "API"
+                | "PRIVATE"
+                | "SIGNING"
+                | "ENCRYPTION"
+                | "ACCESS"
+                | "MASTER"
+                | "FERNET"
+                | "HMAC"
+                | "WEBHOOK"
+                | "CLIENT"
+                | "APP"
+                | "LICENSE"
+                | "SERVICE"
                 | "AUTH"
         );
     qualified_key
@@ -239,6 +295,7 @@ fn extra_descriptor(name: &str) -> bool {
                 | "SEPARATOR"
                 | "ENDPOINTS"
                 | "TAG"
+                | "ALGO"
         )
 }
 
@@ -246,7 +303,12 @@ fn extra_descriptor(name: &str) -> bool {
 /// number, a header or setting name, a path, a URL, a dotted name, a template, a message.
 fn strength(value: &str, configuration: bool) -> Option<Strength> {
     let v = value.trim();
-    if v.is_empty() || v != value || secrets::is_switch_or_number(v) {
+    if v.is_empty()
+        || v != value
+        || secrets::is_switch_or_number(v)
+        || !v.chars().any(|c| c.is_ascii_alphanumeric())
+        || SENTINEL.is_match(v)
+    {
         return None;
     }
     if literal_sites::claimed_by_format_rule(v) {
@@ -270,7 +332,10 @@ fn strength(value: &str, configuration: bool) -> Option<Strength> {
         || v.ends_with(".key")
         || v.ends_with(".json")
         || v.ends_with(".txt")
-        || (v.contains('@') && v.contains('.') && !v.contains(char::is_whitespace) && v.rfind('.') > v.find('@'))
+        || (v.contains('@')
+            && v.contains('.')
+            && !v.contains(char::is_whitespace)
+            && v.rfind('.') > v.find('@'))
         || HEADER_NAME.is_match(v)
         || SETTING_NAME.is_match(v)
         || TEMPLATE.is_match(v)
@@ -278,7 +343,7 @@ fn strength(value: &str, configuration: bool) -> Option<Strength> {
     if not_a_credential {
         return None;
     }
-    if secrets::looks_random(v) || secrets::contains_key_material(v) {
+    if secrets::contains_key_material(v) || secrets::looks_random(v) && !is_wordy(v) {
         return Some(Strength::Strong);
     }
     if PLAIN_WORDS.is_match(v) {
@@ -301,6 +366,8 @@ fn required_strength(target: &Target, configuration: bool) -> Strength {
         // Locals and instance attributes inside functions are working values (`token = "-c"`):
         // only key material counts.
         (TargetKind::Name | TargetKind::Attribute, Scope::Function) => Strength::Strong,
+        // Sample rows built inside functions (`{"secret": "6zzjnumtsx136ddy"}` in a preview).
+        (TargetKind::DictKey, Scope::Function) => Strength::Strong,
         // Lower-case class attributes are model and schema defaults.
         (TargetKind::Name, Scope::Class) if target.name.chars().any(|c| c.is_ascii_lowercase()) => {
             Strength::Strong

@@ -46,6 +46,8 @@ pub struct Target<'t> {
     /// For attributes, the object when it is an imported module (`stripe` in `stripe.api_key`);
     /// for dict keys, the name the dict is assigned to (`DATABASES`).
     pub owner: Option<String>,
+    /// A member of an `Enum` / `TextChoices` class: a name for a value, never a secret.
+    pub enum_member: bool,
 }
 
 impl Target<'_> {
@@ -55,7 +57,12 @@ impl Target<'_> {
     pub fn env_var(&self) -> String {
         let own = secrets::name_words(&self.name);
         let mut words: Vec<String> = match &self.owner {
-            Some(owner) if self.kind == TargetKind::Attribute || own.len() == 1 => {
+            // `stripe.api_key` -> STRIPE_API_KEY, but `settings.SENTRY_DSN` -> SENTRY_DSN.
+            Some(owner)
+                if (self.kind == TargetKind::Attribute
+                    && self.name.chars().any(|c| c.is_ascii_lowercase()))
+                    || (self.kind == TargetKind::DictKey && own.len() == 1) =>
+            {
                 let mut owner_words = secrets::name_words(owner);
                 if let Some(last) = owner_words.last_mut() {
                     if self.kind == TargetKind::DictKey && last.len() > 3 && last.ends_with('S') {
@@ -131,7 +138,11 @@ pub fn target_of<'t>(py: &PythonFile<'t>, source: &str, value: Node<'t>) -> Opti
         "assignment" if is_field(f.right) => {
             let left = parent.child_by_field_id(f.left)?;
             match left.kind() {
-                "identifier" => (TargetKind::Name, python::text(left, source).to_string(), None),
+                "identifier" => (
+                    TargetKind::Name,
+                    python::text(left, source).to_string(),
+                    None,
+                ),
                 "attribute" => {
                     let attribute = left.child_by_field_id(f.attribute)?;
                     let object = left.child_by_field_id(f.object)?;
@@ -163,22 +174,74 @@ pub fn target_of<'t>(py: &PythonFile<'t>, source: &str, value: Node<'t>) -> Opti
                 .filter(|l| l.kind() == "argument_list")?;
             py.ancestry.parent(call).filter(|c| c.kind() == "call")?;
             let key = parent.child_by_field_id(f.name)?;
-            (TargetKind::Keyword, python::text(key, source).to_string(), None)
+            (
+                TargetKind::Keyword,
+                python::text(key, source).to_string(),
+                None,
+            )
         }
         "pair" if is_field(f.value) => {
             let key = parent.child_by_field_id(f.key)?;
             let owner = dict_owner(py, source, parent);
-            (TargetKind::DictKey, python::string_value(key, source)?, owner)
+            (
+                TargetKind::DictKey,
+                python::string_value(key, source)?,
+                owner,
+            )
         }
         _ => return None,
     };
+    let (scope, class) = scope_of(py, parent);
+    let enum_member = class
+        .and_then(|c| c.child_by_field_id(f.superclasses))
+        .is_some_and(|bases| {
+            let bases = python::text(bases, source);
+            bases.contains("Enum") || bases.contains("Choices") || bases.contains("Flag")
+        });
     Some(Target {
         kind,
         name,
         value,
-        scope: scope_of(py, parent),
+        scope,
         owner,
+        enum_member,
     })
+}
+
+/// Is `node` part of sample data: under a keyword argument, dict key or assignment whose name
+/// says example, sample, demo, mock or fake (`Field(examples=[...])`, `json_schema_extra`)?
+pub fn in_example<'t>(py: &PythonFile<'t>, source: &str, node: Node<'t>) -> bool {
+    let f = python::fields();
+    let says_example = |name: &str| {
+        let lower = name.to_ascii_lowercase();
+        [
+            "example",
+            "sample",
+            "demo",
+            "mock",
+            "fake",
+            "schema_extra",
+            "dummy",
+        ]
+        .iter()
+        .any(|w| lower.contains(w))
+    };
+    let mut node = node;
+    while let Some(parent) = py.ancestry.parent(node) {
+        let name = match parent.kind() {
+            "keyword_argument" => parent.child_by_field_id(f.name),
+            "pair" => parent.child_by_field_id(f.key),
+            "assignment" => parent.child_by_field_id(f.left),
+            "function_definition" | "class_definition" => parent.child_by_field_id(f.name),
+            "module" => return false,
+            _ => None,
+        };
+        if name.is_some_and(|n| says_example(python::text(n, source))) {
+            return true;
+        }
+        node = parent;
+    }
+    false
 }
 
 /// The name a (possibly nested) dict literal is assigned to: `DATABASES` for the `PASSWORD`
@@ -199,28 +262,23 @@ fn dict_owner<'t>(py: &PythonFile<'t>, source: &str, pair: Node<'t>) -> Option<S
     }
 }
 
-fn scope_of<'t>(py: &PythonFile<'t>, node: Node<'t>) -> Scope {
+/// The scope of `node`, with the class when it is a class body.
+fn scope_of<'t>(py: &PythonFile<'t>, node: Node<'t>) -> (Scope, Option<Node<'t>>) {
     let mut node = node;
     while let Some(parent) = py.ancestry.parent(node) {
         match parent.kind() {
-            "module" => return Scope::Module,
-            "class_definition" => return Scope::Class,
-            "function_definition" | "lambda" => return Scope::Function,
+            "module" => return (Scope::Module, None),
+            "class_definition" => return (Scope::Class, Some(parent)),
+            "function_definition" | "lambda" => return (Scope::Function, None),
             _ => node = parent,
         }
     }
-    Scope::Module
+    (Scope::Module, None)
 }
 
 /// Replaces `value` with `<os.environ>[<var>]` (or `.get(<var>)` when `optional`), adding
 /// `import os` when the module lacks it.
-pub fn environ_fix(
-    py: &PythonFile,
-    source: &str,
-    value: Node,
-    var: &str,
-    optional: bool,
-) -> Fix {
+pub fn environ_fix(py: &PythonFile, source: &str, value: Node, var: &str, optional: bool) -> Fix {
     let (environ, import) = shared::os_environ(py, source);
     let read = if optional {
         format!("{environ}.get(\"{var}\")")
@@ -245,4 +303,86 @@ pub fn claimed_by_format_rule(value: &str) -> bool {
         || secrets::password_hash(value).is_some()
         || secrets::url_password(value).is_some()
         || secrets::is_sentry_dsn(value)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use crate::analysis::{analyse, AllRules, Diagnostic, Input};
+    use crate::syntax::FileKind;
+
+    fn findings(path: &str, code: &str, rule: &str) -> Vec<Diagnostic> {
+        analyse(
+            &Input {
+                path: Path::new(path),
+                text: code,
+                kind: FileKind::Python,
+                tree: None,
+            },
+            &AllRules,
+        )
+        .diagnostics
+        .into_iter()
+        .filter(|d| d.rule == rule)
+        .collect()
+    }
+
+    fn fixed_text(code: &str, d: &Diagnostic) -> String {
+        let fix = d.fix.as_ref().expect("a fix");
+        let edits: Vec<_> = fix.edits.iter().collect();
+        crate::analysis::fix::apply_edits(code, &edits).0
+    }
+
+    #[test]
+    fn fixes_name_the_variable_after_the_target() {
+        let code = "import stripe\nstripe.api_key = \"sk_live_4eC39HqLyjWDarjtT1zdp7dc\"\n";
+        let found = findings("app/billing.py", code, "SEC004");
+        assert_eq!(found.len(), 1);
+        assert!(
+            fixed_text(code, &found[0]).contains("stripe.api_key = os.environ[\"STRIPE_API_KEY\"]")
+        );
+        assert!(fixed_text(code, &found[0]).starts_with("import os\n"));
+
+        let code = "import os\nDATABASES = {\"default\": {\"PASSWORD\": \"Sh0p!2024\"}}\n";
+        let found = findings("shop/settings.py", code, "SEC009");
+        assert_eq!(found.len(), 1);
+        assert!(fixed_text(code, &found[0]).contains("os.environ[\"DATABASE_PASSWORD\"]"));
+
+        let code = "from django.conf import settings\nsettings.SENTRY_DSN = \"https://4f2a9c0d1e8b4a7f9c3d2e1f0a9b8c7d@o1.ingest.sentry.io/2\"\n";
+        let found = findings("app/boot.py", code, "SEC005");
+        assert_eq!(found.len(), 1);
+        assert!(fixed_text(code, &found[0]).contains("os.environ.get(\"SENTRY_DSN\")"));
+    }
+
+    #[test]
+    fn literals_without_a_target_are_reported_without_a_fix() {
+        // A project's own env helper is not an environment read the engine knows: the DSN in
+        // its default is still committed.
+        let code = "from core.utils import get_env\nSENTRY_DSN = get_env('SENTRY_DSN', 'https://68b045ab408a4d32a910d339be8591a4@o227124.ingest.sentry.io/5820521')\n";
+        let found = findings("core/settings/base.py", code, "SEC005");
+        assert_eq!(found.len(), 1);
+        assert!(found[0].fix.is_none());
+
+        let code = "import stripe\nclient = stripe.StripeClient(\"sk_live_4eC39HqLyjWDarjtT1zdp7dc\")\nH = {\"Authorization\": \"Bearer sk_live_4eC39HqLyjWDarjtT1zdp7dc\"}\n";
+        let found = findings("app/pay.py", code, "SEC004");
+        assert_eq!(found.len(), 2);
+        assert!(found.iter().all(|d| d.fix.is_none()));
+
+        let code = "from sqlalchemy import create_engine\nengine = create_engine(\"postgresql+psycopg://app:Sup3rS3cret@db/app\")\n";
+        let found = findings("app/db.py", code, "SEC007");
+        assert_eq!(found.len(), 1);
+        assert!(found[0].fix.is_none());
+    }
+
+    #[test]
+    fn one_literal_gives_one_finding() {
+        let code = "PASSWORD_HASH = \"$2b$12$KIXQJ1aVv8n0yE5m3bP8Oe6H0eJt7c1mW9sQ2rT4uY6iO8pA0sD2e\"\nSTRIPE_SECRET_KEY = \"sk_live_4eC39HqLyjWDarjtT1zdp7dc\"\nDB_PASSWORD_URL = \"postgres://app:Sup3rS3cret@db/app\"\n";
+        let all: Vec<&str> = ["SEC004", "SEC005", "SEC006", "SEC007", "SEC009"]
+            .iter()
+            .flat_map(|r| findings("app/settings.py", code, r))
+            .map(|d| d.rule)
+            .collect();
+        assert_eq!(all, ["SEC004", "SEC006", "SEC007"]);
+    }
 }

@@ -34,8 +34,10 @@ static AWS_SECRET_VALUE: LazyLock<Regex> =
 /// The base64 body that follows a `-----BEGIN ... PRIVATE KEY-----` header in a real key (a
 /// header alone is a marker code looks for, not a key).
 static KEY_BODY: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"PRIVATE KEY(?: BLOCK)?-----\s*(?:[A-Za-z-]+:[^\n]*\n\s*)*((?:[A-Za-z0-9+/=]+\s*){1,})")
-        .expect("valid regex")
+    Regex::new(
+        r"PRIVATE KEY(?: BLOCK)?-----\s*(?:[A-Za-z-]+:[^\n]*\n\s*)*((?:[A-Za-z0-9+/=]+\s*){1,})",
+    )
+    .expect("valid regex")
 });
 
 impl Rule for ProviderApiKeyLiteral {
@@ -146,5 +148,5 @@ fn real_token(value: &str) -> Option<(&'static str, std::ops::Range<usize>)> {
 fn aws_secret_key(value: &str) -> Option<(&'static str, std::ops::Range<usize>)> {
     let v = value.trim();
     (AWS_SECRET_VALUE.is_match(v) && !secrets::is_fake_token(v) && secrets::entropy(v) >= 4.0)
-        .then(|| ("an AWS secret access key", 0..value.len()))
+        .then_some(("an AWS secret access key", 0..value.len()))
 }

@@ -43,7 +43,9 @@ impl Rule for SentryDsnLiteral {
     }
 
     fn may_apply(&self, text: &str) -> bool {
-        text.contains("sentry") || text.contains("SENTRY") || HEX_DSN.is_match(text)
+        text.contains("sentry")
+            || text.contains("SENTRY")
+            || HEX_DSN.is_match(text)
             || text.contains("dsn")
     }
 
@@ -106,9 +108,10 @@ impl SentryDsnLiteral {
         let value_node = literal_sites::value_expression(py, string);
         let target = literal_sites::target_of(py, file.text, value_node);
         let named_dsn = init_argument
-            || target
-                .as_ref()
-                .is_some_and(|t| t.name.eq_ignore_ascii_case("dsn") || t.name.to_ascii_uppercase().ends_with("SENTRY_DSN"));
+            || target.as_ref().is_some_and(|t| {
+                t.name.eq_ignore_ascii_case("dsn")
+                    || t.name.to_ascii_uppercase().ends_with("SENTRY_DSN")
+            });
         let is_dsn = if named_dsn {
             DSN_SHAPE
                 .captures(value)
@@ -117,9 +120,18 @@ impl SentryDsnLiteral {
         } else {
             secrets::is_sentry_dsn(value)
         };
-        let placeholder = ["example", "your", "<", "{", "$", "xxx", "public_key", "publickey"]
-            .iter()
-            .any(|p| value.to_ascii_lowercase().contains(p));
+        let placeholder = [
+            "example",
+            "your",
+            "<",
+            "{",
+            "$",
+            "xxx",
+            "public_key",
+            "publickey",
+        ]
+        .iter()
+        .any(|p| value.to_ascii_lowercase().contains(p));
         if !is_dsn || placeholder || literal_sites::is_documentation(py, value_node) {
             return;
         }
@@ -137,18 +149,21 @@ impl SentryDsnLiteral {
             "{name} is written in the code: anyone with the source can send events to the project (spam, quota exhaustion, fake errors) and every environment reports to the same project; read it from the environment"
         );
         let env_var = match &target {
-            Some(t) if matches!(t.kind, TargetKind::Name | TargetKind::Attribute | TargetKind::Subscript) => {
+            Some(t)
+                if matches!(
+                    t.kind,
+                    TargetKind::Name | TargetKind::Attribute | TargetKind::Subscript
+                ) =>
+            {
                 Some((t.value, t.env_var()))
             }
             Some(t) if named_dsn => Some((t.value, "SENTRY_DSN".to_string())),
             None if init_argument => Some((value_node, "SENTRY_DSN".to_string())),
             _ => None,
         };
-        let fix = env_var.map(|(node, var)| {
-            literal_sites::environ_fix(py, file.text, node, &var, true)
-        });
-        let mut diagnostic =
-            Diagnostic::new(self.id(), string.byte_range(), message).with_fix(fix);
+        let fix =
+            env_var.map(|(node, var)| literal_sites::environ_fix(py, file.text, node, &var, true));
+        let mut diagnostic = Diagnostic::new(self.id(), string.byte_range(), message).with_fix(fix);
         if file.module.development {
             diagnostic = diagnostic.with_severity(Severity::Info);
         }

@@ -62,6 +62,9 @@ impl Rule for HardcodedPasswordHashOrSeedAdmin {
         HASH_START.is_match(text)
             || (text.contains("INSERT") || text.contains("insert"))
                 && (text.contains("pass") || text.contains("PASS"))
+            || literal_sites::ACCOUNT_PASSWORD_CALLS
+                .iter()
+                .any(|(method, _)| text.contains(method))
     }
 
     fn check(&self, file: &File, out: &mut Vec<Diagnostic>) {
@@ -114,6 +117,23 @@ impl Rule for HardcodedPasswordHashOrSeedAdmin {
             report(
                 string,
                 format!("SQL seeds a `{table}` row with a literal password: every deployment gets the same account and password, known to anyone with the source; create the first admin at deploy time from a secret"),
+            );
+        }
+        for (method, value) in literal_sites::account_password_arguments(py, file.text) {
+            if value.kind() != "string" {
+                continue;
+            }
+            let Some(password) = python::string_value(value, file.text) else {
+                continue;
+            };
+            // `"changeme"` is still the password the account gets; `<password>` and `${VAR}`
+            // are substituted before the code runs.
+            if password.trim().is_empty() || password.starts_with(['<', '$', '{']) {
+                continue;
+            }
+            report(
+                value,
+                format!("`{method}` is given a literal password: every installation gets the same account with a password anyone with the source knows; read it from a secret at deploy time (`createsuperuser --noinput` reads `DJANGO_SUPERUSER_PASSWORD`)"),
             );
         }
         for m in HASH_START.find_iter(file.text) {

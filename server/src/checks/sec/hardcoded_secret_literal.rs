@@ -105,7 +105,11 @@ impl Rule for HardcodedSecretLiteral {
             return;
         }
         let configuration = is_configuration_module(file);
-        let mut seen = Vec::new();
+        // Passwords given to `create_user` / `create_superuser` are SEC006's seed accounts.
+        let mut seen: Vec<usize> = literal_sites::account_password_arguments(py, file.text)
+            .iter()
+            .map(|(_, value)| value.id())
+            .collect();
         for m in NAMED_LITERAL.captures_iter(file.text) {
             let Some(name) = m.get(1).or_else(|| m.get(2)).or_else(|| m.get(3)) else {
                 continue;
@@ -154,10 +158,69 @@ impl Rule for HardcodedSecretLiteral {
             }
             out.push(self.diagnostic(file, py, &target, &value, configuration));
         }
+        self.check_jwt_keys(file, py, configuration, &mut seen, out);
     }
 }
 
 impl HardcodedSecretLiteral {
+    /// `jwt.encode(claims, "secret", algorithm="HS256")`: the signing key passed as a literal
+    /// (PyJWT, python-jose), whatever the argument is called.
+    fn check_jwt_keys<'t>(
+        &self,
+        file: &File,
+        py: &crate::analysis::PythonFile<'t>,
+        configuration: bool,
+        seen: &mut Vec<usize>,
+        out: &mut Vec<Diagnostic>,
+    ) {
+        let calls = shared::calls_to(py, file.text, &["jwt", "jose"], |q| {
+            q.ends_with("jwt.encode") || q.ends_with("jwt.decode")
+        });
+        for (call, qualified) in calls {
+            let Some(args) = python::arguments(call, file.text) else {
+                continue;
+            };
+            let Some(key) = args
+                .keyword("key")
+                .map(|(value, _)| value)
+                .or_else(|| args.positional.get(1).copied())
+            else {
+                continue;
+            };
+            if key.kind() != "string" || seen.contains(&key.id()) {
+                continue;
+            }
+            let Some(value) = python::string_value(key, file.text) else {
+                continue;
+            };
+            // Any word is a usable signing key: `"secret"` is the classic.
+            if strength(&value, configuration).is_none() {
+                continue;
+            }
+            seen.push(key.id());
+            let function = qualified.rsplit('.').next().unwrap_or("encode");
+            let message = format!(
+                "`jwt.{function}` gets a hard-coded signing key: anyone who can read the code can forge tokens the application accepts; read the key from the environment or a secret store"
+            );
+            let severity = if configuration {
+                Severity::Error
+            } else {
+                Severity::Warning
+            };
+            out.push(
+                Diagnostic::new(self.id(), key.byte_range(), message)
+                    .with_fix(Some(literal_sites::environ_fix(
+                        py,
+                        file.text,
+                        key,
+                        "JWT_SECRET",
+                        false,
+                    )))
+                    .with_severity(severity),
+            );
+        }
+    }
+
     fn diagnostic(
         &self,
         file: &File,

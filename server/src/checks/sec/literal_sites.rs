@@ -295,6 +295,51 @@ pub fn environ_fix(py: &PythonFile, source: &str, value: Node, var: &str, option
     }
 }
 
+/// Calls that give an account a password, with the position of the password argument:
+/// Django's `create_user(username, email, password)`, `create_superuser(...)`, `set_password(raw)`.
+pub const ACCOUNT_PASSWORD_CALLS: &[(&str, usize)] = &[
+    ("create_superuser", 2),
+    ("create_user", 2),
+    ("set_password", 0),
+];
+
+/// The password argument of an account-creating call (`create_superuser(..., password=...)`):
+/// the call's method name and the argument's value.
+pub fn account_password_arguments<'t>(
+    py: &PythonFile<'t>,
+    source: &str,
+) -> Vec<(&'static str, Node<'t>)> {
+    let mut out = Vec::new();
+    for (method, position) in ACCOUNT_PASSWORD_CALLS {
+        for identifier in py.ancestry.identifiers(source, method) {
+            // `User.objects.create_user(...)` or a bare `create_user(...)`.
+            let callee = py
+                .ancestry
+                .parent(identifier)
+                .filter(|p| p.kind() == "attribute")
+                .unwrap_or(identifier);
+            let Some(call) = shared::called(py, callee) else {
+                continue;
+            };
+            let Some(args) = python::arguments(call, source) else {
+                continue;
+            };
+            let value = args
+                .keyword("password")
+                .map(|(value, _)| value)
+                .or_else(|| {
+                    (!args.star_args)
+                        .then(|| args.positional.get(*position).copied())
+                        .flatten()
+                });
+            if let Some(value) = value {
+                out.push((*method, value));
+            }
+        }
+    }
+    out
+}
+
 /// Is the literal's whole value a credential that a more specific rule reports (a provider
 /// token, a password hash, a URL with a password, a Sentry DSN)? The name-based rule leaves
 /// those to them so one literal gives one finding.

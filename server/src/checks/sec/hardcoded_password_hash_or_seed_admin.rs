@@ -62,6 +62,7 @@ impl Rule for HardcodedPasswordHashOrSeedAdmin {
         HASH_START.is_match(text)
             || (text.contains("INSERT") || text.contains("insert"))
                 && (text.contains("pass") || text.contains("PASS"))
+                && INSERT.is_match(text)
             || literal_sites::ACCOUNT_PASSWORD_CALLS
                 .iter()
                 .any(|(method, _)| text.contains(method))

@@ -94,7 +94,19 @@ impl Rule for HardcodedSecretLiteral {
     }
 
     fn may_apply(&self, text: &str) -> bool {
+        // Most modules mention a token or a key somewhere; only those that give a secret-named
+        // target a string literal (or call jwt) need a parse.
         SECRET_WORD.is_match(text)
+            && (text.contains("jwt")
+                || NAMED_LITERAL.captures_iter(text).any(|m| {
+                    m.get(1)
+                        .or_else(|| m.get(2))
+                        .or_else(|| m.get(3))
+                        .is_some_and(|name| {
+                            secrets::is_secret_name(name.as_str())
+                                && !extra_descriptor(name.as_str())
+                        })
+                }))
     }
 
     fn check(&self, file: &File, out: &mut Vec<Diagnostic>) {

@@ -248,16 +248,13 @@ impl HardcodedSecretLiteral {
             TargetKind::Attribute => format!("`.{}`", target.name),
             TargetKind::Name => format!("`{}`", target.name),
         };
-        let why = if value.starts_with("django-insecure-") {
-            "Django's generated development key: sessions, password-reset links and signed data can be forged by anyone with the source"
+        let message = if value.starts_with("django-insecure-") {
+            format!("{shown} is Django's generated development key: anyone with the source can forge sessions, password-reset links and signed data; read it from the environment or a secret store")
         } else if secrets::is_placeholder(value) {
-            "a placeholder the application will happily run with in production, and anyone with the source knows it"
+            format!("{shown} is a placeholder secret (`{value}`) that production runs with unless start-up rejects it, and anyone with the source knows it; read it from the environment or a secret store")
         } else {
-            "anyone who can read the code has it, and it is the same in every environment"
+            format!("{shown} is a hard-coded secret: anyone who can read the code has it, and it is the same in every environment; read it from the environment or a secret store")
         };
-        let message = format!(
-            "{shown} is a hard-coded secret: {why}; read it from the environment or a secret store"
-        );
         let fix = literal_sites::environ_fix(py, file.text, target.value, &target.env_var(), false);
         let severity = if configuration {
             Severity::Error
@@ -284,7 +281,7 @@ fn is_configuration_module(file: &File) -> bool {
         .to_ascii_lowercase();
     matches!(
         stem.as_str(),
-        "config" | "conf" | "configuration" | "prod" | "production" | "wsgi" | "asgi"
+        "config" | "conf" | "configuration" | "prod" | "production"
     ) || stem.ends_with("_config")
         || stem.starts_with("config_")
 }

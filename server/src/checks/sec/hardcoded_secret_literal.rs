@@ -429,9 +429,21 @@ fn strength(value: &str, configuration: bool) -> Option<Strength> {
     Some(Strength::Weak)
 }
 
+/// `admin_password = "admin"`, `DEFAULT_ROOT_PASSWORD`: the password of a built-in account,
+/// where any word is the credential.
+fn is_default_account_password(target: &Target) -> bool {
+    let words = secrets::name_words(&target.name);
+    words
+        .iter()
+        .any(|w| matches!(w.as_str(), "ADMIN" | "ROOT" | "SUPERUSER" | "DEFAULT"))
+        && words
+            .iter()
+            .any(|w| matches!(w.as_str(), "PASSWORD" | "PASSWD" | "PWD" | "PASS"))
+}
+
 /// The least strength that makes a finding for this kind of target.
 fn required_strength(target: &Target, configuration: bool) -> Strength {
-    if configuration && target.scope != Scope::Function {
+    if configuration && target.scope != Scope::Function || is_default_account_password(target) {
         return Strength::Word;
     }
     match (target.kind, target.scope) {

@@ -279,6 +279,10 @@ fn token_patterns() -> &'static [TokenPattern] {
                 r"\b(sk|rk)_(live|test|prod)_[A-Za-z0-9]{16,}\b",
             ),
             p(
+                "a Stripe webhook signing secret",
+                r"\bwhsec_[A-Za-z0-9+/=]{24,}",
+            ),
+            p(
                 "an OpenAI API key",
                 r"\bsk-(proj|svcacct|admin)-[A-Za-z0-9_-]{20,}",
             ),

@@ -18,7 +18,7 @@ pub struct ProviderApiKeyLiteral;
 /// Where a token can start: the provider prefixes of [`secrets::provider_token`].
 static PREFIX: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(
-        r"(?:sk|rk)_(?:live|test|prod)_|\bgh[pousr]_|github_pat_|xox[abposr]-|\bsk-|\bA(?:KIA|SIA|GPA|IDA|ROA|NPA|NVA|IPA)[0-9A-Z]{16}|\bSG\.|\bAIza|PRIVATE KEY( BLOCK)?-----|hooks\.slack\.com/services|glpat-|\bSK[0-9a-f]{32}|\bkey-[0-9a-f]{32}",
+        r"(?:sk|rk)_(?:live|test|prod)_|\bwhsec_|\bgh[pousr]_|github_pat_|xox[abposr]-|\bsk-|\bA(?:KIA|SIA|GPA|IDA|ROA|NPA|NVA|IPA)[0-9A-Z]{16}|\bSG\.|\bAIza|PRIVATE KEY( BLOCK)?-----|hooks\.slack\.com/services|glpat-|\bSK[0-9a-f]{32}|\bkey-[0-9a-f]{32}",
     )
     .expect("valid prefix regex")
 });

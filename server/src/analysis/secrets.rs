@@ -279,6 +279,10 @@ fn token_patterns() -> &'static [TokenPattern] {
                 r"\b(sk|rk)_(live|test|prod)_[A-Za-z0-9]{16,}\b",
             ),
             p(
+                "a Stripe webhook signing secret",
+                r"\bwhsec_[A-Za-z0-9+/=]{24,}",
+            ),
+            p(
                 "an OpenAI API key",
                 r"\bsk-(proj|svcacct|admin)-[A-Za-z0-9_-]{20,}",
             ),
@@ -329,6 +333,76 @@ pub fn known_token(value: &str) -> Option<&'static str> {
         .iter()
         .find(|p| p.regex.is_match(value))
         .map(|p| p.what)
+}
+
+/// A provider credential inside `value` (AWS, GitHub, Slack, Stripe, OpenAI, Google, SendGrid,
+/// private keys, ...): what it is and where. Password hashes and JWTs are left out: they are not
+/// keys to a provider account.
+pub fn provider_token(value: &str) -> Option<(&'static str, std::ops::Range<usize>)> {
+    token_patterns()
+        .iter()
+        .filter(|p| !matches!(p.what, "a bcrypt password hash" | "a JSON Web Token"))
+        .find_map(|p| p.regex.find(value).map(|m| (p.what, m.range())))
+}
+
+/// A documentation or test key rather than a real one: vendors' samples (`AKIAIOSFODNN7EXAMPLE`),
+/// masked or elided keys (`sk_live_xxxx...`), and bodies with too little variety to be random
+/// (`ghp_000000...`, `sk_live_1234567890abcdef`).
+pub fn is_fake_token(token: &str) -> bool {
+    let upper = token.to_ascii_uppercase();
+    if [
+        "EXAMPLE", "XXXX", "...", "<", "DUMMY", "FAKE", "SAMPLE", "TEST1234", "REDACTED",
+    ]
+    .iter()
+    .any(|m| upper.contains(m))
+    {
+        return true;
+    }
+    let body = token
+        .rsplit(['_', '-'])
+        .next()
+        .filter(|b| b.len() >= 12)
+        .unwrap_or(token);
+    // A random key does not spell out a run of ten letters or digits in order.
+    let sequential = ["123456789", "abcdefghij", "ABCDEFGHIJ", "qwertyuiop"]
+        .iter()
+        .any(|run| body.contains(run));
+    sequential || entropy(body) < 3.0
+}
+
+/// A password hash in a known format: bcrypt (`$2b$12$...`), argon2 (`$argon2id$v=19$...`) or
+/// Django's PBKDF2 (`pbkdf2_sha256$<iterations>$<salt>$<hash>`).
+pub fn password_hash(value: &str) -> Option<(&'static str, std::ops::Range<usize>)> {
+    static RE: OnceLock<Vec<(&'static str, Regex)>> = OnceLock::new();
+    let patterns = RE.get_or_init(|| {
+        [
+            ("a bcrypt hash", r"\$2[abxy]?\$\d{2}\$[./A-Za-z0-9]{53}"),
+            (
+                "an argon2 hash",
+                r"\$argon2(?:id|i|d)\$(?:v=\d+\$)?m=\d+,t=\d+,p=\d+\$[A-Za-z0-9+/]{8,}\$[A-Za-z0-9+/]{16,}",
+            ),
+            (
+                "a PBKDF2 hash",
+                r"pbkdf2_sha(?:1|256|512)\$\d{3,}\$[A-Za-z0-9./+]{4,}\$[A-Za-z0-9+/]{20,}={0,2}",
+            ),
+        ]
+        .into_iter()
+        .map(|(what, re)| (what, Regex::new(re).expect("valid hash regex")))
+        .collect()
+    });
+    patterns
+        .iter()
+        .find_map(|(what, re)| re.find(value).map(|m| (*what, m.range())))
+}
+
+/// A Sentry DSN with a real key: `https://<32 hex>[:<32 hex>]@host/<project id>`.
+pub fn is_sentry_dsn(value: &str) -> bool {
+    static RE: OnceLock<Regex> = OnceLock::new();
+    RE.get_or_init(|| {
+        Regex::new(r"https?://[0-9a-f]{32}(:[0-9a-f]{32})?@[^\s/@]+/(?:[^\s/]+/)*\d+\b")
+            .expect("valid dsn regex")
+    })
+    .is_match(value)
 }
 
 fn url_credentials_regex() -> &'static Regex {
@@ -568,5 +642,46 @@ mod tests {
         ] {
             assert!(!contains_key_material(v), "{v}");
         }
+    }
+
+    #[test]
+    fn provider_tokens_hashes_and_dsns() {
+        assert_eq!(
+            provider_token("Bearer sk_live_4eC39HqLyjWDarjtT1zdp7dc")
+                .map(|(what, r)| (what, r.start)),
+            Some(("a Stripe secret key", 7))
+        );
+        assert!(
+            provider_token("$2b$12$KIXQJ1aVv8n0yE5m3bP8Oe6H0eJt7c1mW9sQ2rT4uY6iO8pA0sD2e")
+                .is_none()
+        );
+        for fake in [
+            "AKIAIOSFODNN7EXAMPLE",
+            "sk_live_xxxxxxxxxxxxxxxxxxxxxxxx",
+            "ghp_123456789012345678901234567890123456",
+            "sk_live_0000000000000000",
+        ] {
+            assert!(is_fake_token(fake), "{fake}");
+        }
+        assert!(!is_fake_token("sk_live_4eC39HqLyjWDarjtT1zdp7dc"));
+        assert!(!is_fake_token("AKIA2OGYBAH6TQK7V3MZ"));
+        assert!(
+            password_hash("$2b$12$KIXQJ1aVv8n0yE5m3bP8Oe6H0eJt7c1mW9sQ2rT4uY6iO8pA0sD2e").is_some()
+        );
+        assert!(password_hash(
+            "pbkdf2_sha256$600000$Zx81kf9QmB2p$Wm7Tn1Vb6Hc3YpD5sJ0gAeR8uWkNq2Lz9xKf4aQ1b3c="
+        )
+        .is_some());
+        assert!(password_hash("$argon2id$v=19$m=65536,t=3,p=4$wagCPXjifgvUFBzq4hqe3w$CYaIb8sB+wtD+Vu/P4uod1+Qof8h+1g7bbDlBID48Rc").is_some());
+        assert!(password_hash("pbkdf2_sha256").is_none());
+        assert!(is_sentry_dsn(
+            "https://4f2a9c0d1e8b4a7f9c3d2e1f0a9b8c7d@o123456.ingest.sentry.io/4504"
+        ));
+        assert!(is_sentry_dsn(
+            "https://0c8d5e2b7a4f4e1c9b6a3d0e7f2c5b8a@sentry.example.com/sentry/12"
+        ));
+        assert!(!is_sentry_dsn(
+            "https://examplePublicKey@o0.ingest.sentry.io/0"
+        ));
     }
 }

@@ -62,7 +62,7 @@ const FRAMEWORK_EXCEPTIONS: &[&str] = &[
 
 /// Modules whose responses and HTTP errors these names may come from. A `Response` imported from
 /// anywhere else (`httpx.Response`, a project's own class) is not assumed to be sent to a client.
-const WEB_MODULES: &[&str] = &[
+pub const WEB_MODULES: &[&str] = &[
     "fastapi",
     "starlette",
     "django",
@@ -195,7 +195,9 @@ impl Rule for ExceptionDetailInResponse {
     }
 
     fn may_apply(&self, text: &str) -> bool {
-        text.contains("except") && (text.contains(" as ") || text.contains("format_exc"))
+        text.contains("except")
+            && (text.contains(" as ") || text.contains("format_exc"))
+            && super::may_hold_web_code(text)
     }
 
     fn check(&self, file: &File, out: &mut Vec<Diagnostic>) {

@@ -68,7 +68,7 @@ impl Rule for FakeSuccessFallback {
     }
 
     fn may_apply(&self, text: &str) -> bool {
-        text.contains("except") && text.contains("return")
+        text.contains("except") && text.contains("return") && super::may_hold_web_code(text)
     }
 
     fn check(&self, file: &File, out: &mut Vec<Diagnostic>) {

@@ -187,6 +187,25 @@ const VIEW_DECORATORS: &[&str] = &[
     "permission_required",
 ];
 
+static ROUTE_DECORATOR: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
+    regex::Regex::new(
+        r"@\s*[\w.]+\.(get|post|put|patch|delete|head|options|trace|route|api_route|websocket|api_operation)\s*\(",
+    )
+    .expect("valid route decorator regex")
+});
+
+/// A cheap test on the text: can this module hold a request handler or a response? It names
+/// `request`, a web framework, a view decorator, or has a route decorator. Most modules of a
+/// project (models, utilities, scripts) do none of these and are not parsed for the ERR rules.
+pub fn may_hold_web_code(text: &str) -> bool {
+    text.contains("request")
+        || super::err::exception_detail_in_response::WEB_MODULES
+            .iter()
+            .any(|m| text.contains(m))
+        || VIEW_DECORATORS.iter().any(|d| text.contains(d))
+        || ROUTE_DECORATOR.is_match(text)
+}
+
 /// Whether `function` answers HTTP requests: a route decorator, a Django/DRF view decorator, or a
 /// `request` parameter in first place (after `self`/`cls` for class-based views).
 pub fn is_request_handler<'t>(py: &PythonFile<'t>, function: Node<'t>, source: &str) -> bool {

@@ -44,9 +44,12 @@ impl Rule for ShellCommandInterpolation {
     }
 
     fn may_apply(&self, text: &str) -> bool {
-        ["shell", "system", "popen", "getoutput", "\"-c\"", "'-c'"]
-            .iter()
-            .any(|w| text.contains(w))
+        text.contains("shell")
+            || text.contains("getoutput")
+            || text.contains("\"-c\"")
+            || text.contains("'-c'")
+            || python::word_occurrences(text, "system").next().is_some()
+            || python::word_occurrences(text, "popen").next().is_some()
     }
 
     fn check(&self, file: &File, out: &mut Vec<Diagnostic>) {

@@ -37,6 +37,14 @@ const RUNNING_METHODS: &[&str] = &[
     "execute_raw",
 ];
 
+/// A call of one of the sinks' names, as `sinks` looks for them.
+static SINK_CALL: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(
+        r"\b(execute|executemany|executescript|exec_driver_sql|fetch|fetchrow|fetchval|fetch_all|fetch_one|fetch_val|iterate|raw|query_raw|query_first|execute_raw|text|RawSQL|SQL|extra)\s*\(",
+    )
+    .expect("valid SQL sink regex")
+});
+
 /// Words that make a text SQL.
 static SQL_WORDS: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(
@@ -55,11 +63,7 @@ impl Rule for SqlBuiltFromStrings {
     }
 
     fn may_apply(&self, text: &str) -> bool {
-        [
-            "execute", "fetch", "raw(", "text(", "RawSQL", "extra(", "SQL(", "iterate(", "query_",
-        ]
-        .iter()
-        .any(|w| text.contains(w))
+        SINK_CALL.is_match(text)
     }
 
     fn check(&self, file: &File, out: &mut Vec<Diagnostic>) {

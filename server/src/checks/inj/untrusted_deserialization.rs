@@ -35,8 +35,12 @@ impl Rule for UntrustedDeserialization {
     }
 
     fn may_apply(&self, text: &str) -> bool {
-        (text.contains("load") || text.contains("decode") || text.contains("Unpickler"))
-            && (text.contains("request") || text.contains("UploadFile") || text.contains("File("))
+        ["pickle", "Pickle", "dill", "marshal", "yaml"]
+            .iter()
+            .any(|m| text.contains(m))
+            && ["request", "UploadFile", "File(", "Body(", "Form("]
+                .iter()
+                .any(|w| text.contains(w))
     }
 
     fn check(&self, file: &File, out: &mut Vec<Diagnostic>) {

@@ -19,8 +19,21 @@ pub struct SecretInLogCall;
 
 /// Fragments of secret-like names; each hit is then checked as a whole identifier.
 static SECRET_FRAGMENT: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?i)pass(wo?r?d|phrase)?|pwd|secret|token|api_?key|credential|private_?key|jwt")
-        .expect("valid secret fragment regex")
+    // `\wpass\b` is `DB_PASS` / `smtpPass` (PASS only names a secret after another word), and
+    // leaves out the `pass` statement that nearly every module has.
+    Regex::new(
+        r"(?i)passw|passphrase|\wpass\b|pwd|secret|token|api_?key|credential|private_?key|jwt",
+    )
+    .expect("valid secret fragment regex")
+});
+
+/// A call that may write to a log or stdout: `print(`, `<receiver>.<log method>(`, or a logging
+/// function imported by name.
+static LOG_CALL: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(
+        r"\bprint\s*\(|\.\s*(debug|info|warning|warn|error|exception|critical|fatal|log|msg)\s*\(|from\s+(logging|structlog)\s+import",
+    )
+    .expect("valid log call regex")
 });
 
 const LOG_METHODS: &[&str] = &[
@@ -184,8 +197,7 @@ impl Rule for SecretInLogCall {
     }
 
     fn may_apply(&self, text: &str) -> bool {
-        (text.contains("log") || text.contains("print(") || text.contains("LOG"))
-            && SECRET_FRAGMENT.is_match(text)
+        LOG_CALL.is_match(text) && SECRET_FRAGMENT.is_match(text)
     }
 
     fn check(&self, file: &File, out: &mut Vec<Diagnostic>) {

@@ -37,12 +37,14 @@ const RUNNING_METHODS: &[&str] = &[
     "execute_raw",
 ];
 
-/// A call of one of the sinks' names, as `sinks` looks for them.
+/// Sinks that are not query-running methods: SQLAlchemy `text`, Django `RawSQL` and `.extra`,
+/// psycopg `sql.SQL`.
+const OTHER_SINKS: &[&str] = &["text", "RawSQL", "SQL", "extra"];
+
+/// A sink's name followed by a call's parenthesis; the name is group 1.
 static SINK_CALL: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(
-        r"\b(execute|executemany|executescript|exec_driver_sql|fetch|fetchrow|fetchval|fetch_all|fetch_one|fetch_val|iterate|raw|query_raw|query_first|execute_raw|text|RawSQL|SQL|extra)\s*\(",
-    )
-    .expect("valid SQL sink regex")
+    let names: Vec<&str> = RUNNING_METHODS.iter().chain(OTHER_SINKS).copied().collect();
+    Regex::new(&format!(r"\b({})\s*\(", names.join("|"))).expect("valid SQL sink regex")
 });
 
 /// Words that make a text SQL.
@@ -150,92 +152,100 @@ fn reads_as_sql<'t>(py: &PythonFile<'t>, source: &str, sql: Node<'t>, found: &[B
 fn sinks<'t>(py: &PythonFile<'t>, source: &str) -> Vec<(Node<'t>, Node<'t>, bool)> {
     let f = python::fields();
     let mut out = Vec::new();
-    let mut names: Vec<&str> = RUNNING_METHODS.to_vec();
-    names.extend(["text", "RawSQL", "SQL", "extra"]);
-    for name in names {
-        for identifier in py.ancestry.identifiers(source, name) {
-            let Some(parent) = py.ancestry.parent(identifier) else {
-                continue;
-            };
-            // `obj.name(...)` or `name(...)`
-            let callee = if parent.kind() == "attribute"
-                && parent
-                    .child_by_field_id(f.attribute)
-                    .is_some_and(|a| a.id() == identifier.id())
-            {
-                parent
-            } else {
-                identifier
-            };
-            let Some(call) = py.ancestry.parent(callee).filter(|c| {
-                c.kind() == "call"
-                    && c.child_by_field_id(f.function)
-                        .is_some_and(|x| x.id() == callee.id())
-            }) else {
-                continue;
-            };
-            let Some(args) = python::arguments(call, source) else {
-                continue;
-            };
-            let qualified = py.names.qualify(callee, source).unwrap_or_default();
-            let first = || {
-                args.positional.first().copied().or_else(|| {
-                    ["sql", "query", "statement", "sql_query"]
-                        .iter()
-                        .find_map(|k| args.keyword(k).map(|(v, _)| v))
-                })
-            };
-            match name {
-                "text" => {
-                    let is_sqlalchemy = qualified.starts_with("sqlalchemy.")
-                        || (callee.kind() == "attribute"
-                            && python::text(callee, source).ends_with("sa.text"));
-                    if let (true, Some(sql)) = (is_sqlalchemy, first()) {
-                        out.push((call, sql, false));
-                    }
+    // One pass over the text for every sink name followed by a call's parenthesis.
+    for found in SINK_CALL.captures_iter(source) {
+        let Some(name_match) = found.get(1) else {
+            continue;
+        };
+        let name = name_match.as_str();
+        let Some(identifier) = py
+            .ancestry
+            .node_at(name_match.start(), name_match.end())
+            .filter(|n| n.kind() == "identifier" && n.byte_range() == name_match.range())
+        else {
+            continue;
+        };
+        let Some(parent) = py.ancestry.parent(identifier) else {
+            continue;
+        };
+        // `obj.name(...)` or `name(...)`
+        let callee = if parent.kind() == "attribute"
+            && parent
+                .child_by_field_id(f.attribute)
+                .is_some_and(|a| a.id() == identifier.id())
+        {
+            parent
+        } else {
+            identifier
+        };
+        let Some(call) = py.ancestry.parent(callee).filter(|c| {
+            c.kind() == "call"
+                && c.child_by_field_id(f.function)
+                    .is_some_and(|x| x.id() == callee.id())
+        }) else {
+            continue;
+        };
+        let Some(args) = python::arguments(call, source) else {
+            continue;
+        };
+        let qualified = py.names.qualify(callee, source).unwrap_or_default();
+        let first = || {
+            args.positional.first().copied().or_else(|| {
+                ["sql", "query", "statement", "sql_query"]
+                    .iter()
+                    .find_map(|k| args.keyword(k).map(|(v, _)| v))
+            })
+        };
+        match name {
+            "text" => {
+                let is_sqlalchemy = qualified.starts_with("sqlalchemy.")
+                    || (callee.kind() == "attribute"
+                        && python::text(callee, source).ends_with("sa.text"));
+                if let (true, Some(sql)) = (is_sqlalchemy, first()) {
+                    out.push((call, sql, false));
                 }
-                "SQL" => {
-                    let is_psycopg = qualified.starts_with("psycopg")
-                        || python::text(callee, source) == "sql.SQL";
-                    if let (true, Some(sql)) = (is_psycopg, first()) {
-                        out.push((call, sql, false));
-                    }
+            }
+            "SQL" => {
+                let is_psycopg =
+                    qualified.starts_with("psycopg") || python::text(callee, source) == "sql.SQL";
+                if let (true, Some(sql)) = (is_psycopg, first()) {
+                    out.push((call, sql, false));
                 }
-                "RawSQL" => {
-                    if let Some(sql) = first() {
-                        out.push((call, sql, false));
-                    }
+            }
+            "RawSQL" => {
+                if let Some(sql) = first() {
+                    out.push((call, sql, false));
                 }
-                "extra" => {
-                    // `.extra(where=[...], select={...})` on a queryset.
-                    if callee.kind() != "attribute" {
-                        continue;
-                    }
-                    for (keyword, value, _) in &args.keywords {
-                        let items: Vec<Node> = match (keyword.as_str(), value.kind()) {
-                            ("where" | "tables" | "order_by", "list" | "tuple") => {
-                                let mut cursor = value.walk();
-                                value.named_children(&mut cursor).collect()
-                            }
-                            ("select", "dictionary") => {
-                                let mut cursor = value.walk();
-                                value
-                                    .named_children(&mut cursor)
-                                    .filter_map(|pair| pair.child_by_field_id(f.value))
-                                    .collect()
-                            }
-                            _ => Vec::new(),
-                        };
-                        out.extend(items.into_iter().map(|item| (call, item, false)));
-                    }
+            }
+            "extra" => {
+                // `.extra(where=[...], select={...})` on a queryset.
+                if callee.kind() != "attribute" {
+                    continue;
                 }
-                _ => {
-                    if callee.kind() != "attribute" {
-                        continue; // a function of the module named `execute`
-                    }
-                    if let Some(sql) = first() {
-                        out.push((call, sql, true));
-                    }
+                for (keyword, value, _) in &args.keywords {
+                    let items: Vec<Node> = match (keyword.as_str(), value.kind()) {
+                        ("where" | "tables" | "order_by", "list" | "tuple") => {
+                            let mut cursor = value.walk();
+                            value.named_children(&mut cursor).collect()
+                        }
+                        ("select", "dictionary") => {
+                            let mut cursor = value.walk();
+                            value
+                                .named_children(&mut cursor)
+                                .filter_map(|pair| pair.child_by_field_id(f.value))
+                                .collect()
+                        }
+                        _ => Vec::new(),
+                    };
+                    out.extend(items.into_iter().map(|item| (call, item, false)));
+                }
+            }
+            _ => {
+                if callee.kind() != "attribute" {
+                    continue; // a function of the module named `execute`
+                }
+                if let Some(sql) = first() {
+                    out.push((call, sql, true));
                 }
             }
         }

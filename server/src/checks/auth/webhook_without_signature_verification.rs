@@ -1154,25 +1154,13 @@ fn authenticated_by_token(view: &ExemptView, source: &str) -> bool {
 
 #[cfg(test)]
 mod tests {
-    use crate::analysis::{analyse, AllRules, Input};
-    use crate::syntax::FileKind;
-    use std::path::Path;
+    use crate::analysis::testing::diagnostics_of;
 
     fn findings(path: &str, source: &str) -> Vec<(String, String)> {
-        analyse(
-            &Input {
-                path: Path::new(path),
-                text: source,
-                kind: FileKind::Python,
-                tree: None,
-            },
-            &AllRules,
-        )
-        .diagnostics
-        .into_iter()
-        .filter(|d| d.rule == "AUTH002")
-        .map(|d| (source[d.range].to_string(), d.severity.as_str().to_string()))
-        .collect()
+        diagnostics_of("AUTH002", path, source)
+            .into_iter()
+            .map(|d| (source[d.range].to_string(), d.severity.as_str().to_string()))
+            .collect()
     }
 
     #[test]

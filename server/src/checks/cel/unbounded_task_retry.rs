@@ -787,25 +787,10 @@ fn evaluate(resolver: &Resolver, expr: Node, retries: f64, depth: usize) -> Opti
 
 #[cfg(test)]
 mod tests {
-    use crate::analysis::{analyse, AllRules, Input};
-    use crate::syntax::FileKind;
-    use std::path::Path;
+    use crate::analysis::testing::findings_of;
 
     fn findings(source: &str) -> Vec<String> {
-        analyse(
-            &Input {
-                path: Path::new("app/tasks.py"),
-                text: source,
-                kind: FileKind::Python,
-                tree: None,
-            },
-            &AllRules,
-        )
-        .diagnostics
-        .into_iter()
-        .filter(|d| d.rule == "CEL001")
-        .map(|d| source[d.range].to_string())
-        .collect()
+        findings_of("CEL001", "app/tasks.py", source)
     }
 
     #[test]

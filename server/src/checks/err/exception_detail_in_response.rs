@@ -675,29 +675,17 @@ fn client_error_status<'t>(py: &PythonFile<'t>, carrier: Node<'t>, source: &str)
 #[cfg(test)]
 mod tests {
     use crate::analysis::fix::apply_edits;
-    use crate::analysis::{analyse, AllRules, Input};
-    use crate::syntax::FileKind;
-    use std::path::Path;
+    use crate::analysis::testing::diagnostics_of;
 
     /// The source after applying the fix of each ERR003 finding, one at a time.
     fn fixed(source: &str) -> Vec<String> {
-        analyse(
-            &Input {
-                path: Path::new("app/views.py"),
-                text: source,
-                kind: FileKind::Python,
-                tree: None,
-            },
-            &AllRules,
-        )
-        .diagnostics
-        .into_iter()
-        .filter(|d| d.rule == "ERR003")
-        .map(|d| {
-            let fix = d.fix.expect("every ERR003 finding has a fix");
-            apply_edits(source, &fix.edits.iter().collect::<Vec<_>>()).0
-        })
-        .collect()
+        diagnostics_of("ERR003", "app/views.py", source)
+            .into_iter()
+            .map(|d| {
+                let fix = d.fix.expect("every ERR003 finding has a fix");
+                apply_edits(source, &fix.edits.iter().collect::<Vec<_>>()).0
+            })
+            .collect()
     }
 
     #[test]

@@ -253,25 +253,10 @@ fn shell_dash_c<'t>(
 
 #[cfg(test)]
 mod tests {
-    use crate::analysis::{analyse, AllRules, Input};
-    use crate::syntax::FileKind;
-    use std::path::Path;
+    use crate::analysis::testing::findings_of;
 
     fn findings(source: &str) -> Vec<String> {
-        analyse(
-            &Input {
-                path: Path::new("app/tasks.py"),
-                text: source,
-                kind: FileKind::Python,
-                tree: None,
-            },
-            &AllRules,
-        )
-        .diagnostics
-        .into_iter()
-        .filter(|d| d.rule == "INJ002")
-        .map(|d| source[d.range].to_string())
-        .collect()
+        findings_of("INJ002", "app/tasks.py", source)
     }
 
     #[test]

@@ -256,25 +256,13 @@ fn sinks<'t>(py: &PythonFile<'t>, source: &str) -> Vec<(Node<'t>, Node<'t>, bool
 
 #[cfg(test)]
 mod tests {
+    use crate::analysis::testing::findings_of;
     use crate::analysis::{analyse, AllRules, Input};
     use crate::syntax::FileKind;
     use std::path::Path;
 
     fn findings(source: &str) -> Vec<String> {
-        analyse(
-            &Input {
-                path: Path::new("app/queries.py"),
-                text: source,
-                kind: FileKind::Python,
-                tree: None,
-            },
-            &AllRules,
-        )
-        .diagnostics
-        .into_iter()
-        .filter(|d| d.rule == "INJ001")
-        .map(|d| source[d.range].to_string())
-        .collect()
+        findings_of("INJ001", "app/queries.py", source)
     }
 
     #[test]

@@ -183,25 +183,13 @@ fn loader_calls<'t>(py: &PythonFile<'t>, source: &str) -> Vec<(Node<'t>, String,
 
 #[cfg(test)]
 mod tests {
-    use crate::analysis::{analyse, AllRules, Input};
-    use crate::syntax::FileKind;
-    use std::path::Path;
+    use crate::analysis::testing::diagnostics_of;
 
     fn findings(source: &str) -> Vec<(String, bool)> {
-        analyse(
-            &Input {
-                path: Path::new("app/views.py"),
-                text: source,
-                kind: FileKind::Python,
-                tree: None,
-            },
-            &AllRules,
-        )
-        .diagnostics
-        .into_iter()
-        .filter(|d| d.rule == "INJ003")
-        .map(|d| (source[d.range].to_string(), d.fix.is_some()))
-        .collect()
+        diagnostics_of("INJ003", "app/views.py", source)
+            .into_iter()
+            .map(|d| (source[d.range].to_string(), d.fix.is_some()))
+            .collect()
     }
 
     #[test]

@@ -563,25 +563,10 @@ fn log_call(
 #[cfg(test)]
 mod tests {
     use super::names_secret_value;
-    use crate::analysis::{analyse, AllRules, Input};
-    use crate::syntax::FileKind;
-    use std::path::Path;
+    use crate::analysis::testing::findings_of;
 
     fn findings(source: &str) -> Vec<String> {
-        analyse(
-            &Input {
-                path: Path::new("app/services.py"),
-                text: source,
-                kind: FileKind::Python,
-                tree: None,
-            },
-            &AllRules,
-        )
-        .diagnostics
-        .into_iter()
-        .filter(|d| d.rule == "OPS001")
-        .map(|d| source[d.range].to_string())
-        .collect()
+        findings_of("OPS001", "app/services.py", source)
     }
 
     #[test]

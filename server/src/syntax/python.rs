@@ -192,6 +192,27 @@ impl<'t> Ancestry<'t> {
         expr
     }
 
+    /// The call whose callee is `callee`: `f(x)` for `f`, `obj.f(x)` for `obj.f`.
+    pub fn called(&self, callee: Node<'t>) -> Option<Node<'t>> {
+        self.parent(callee)
+            .filter(|c| c.kind() == "call" && is_field(*c, fields().function, callee))
+    }
+
+    /// The callee an identifier found from the text names: the attribute `obj.name` when it is
+    /// that attribute's last part, else the identifier itself.
+    pub fn callee_of(&self, identifier: Node<'t>) -> Node<'t> {
+        match self.parent(identifier) {
+            Some(p) if p.kind() == "attribute" && is_field(p, fields().attribute, identifier) => p,
+            _ => identifier,
+        }
+    }
+
+    /// `name(...)` or `obj.name(...)` for the identifier `name`: the callee and the call.
+    pub fn call_named(&self, identifier: Node<'t>) -> Option<(Node<'t>, Node<'t>)> {
+        let callee = self.callee_of(identifier);
+        self.called(callee).map(|call| (callee, call))
+    }
+
     pub fn parent(&self, node: Node<'t>) -> Option<Node<'t>> {
         if node.id() == self.root.id() {
             return None;
@@ -205,6 +226,13 @@ impl<'t> Ancestry<'t> {
             _ => node.parent(),
         }
     }
+}
+
+/// Whether `child` is the `field` child of `parent`.
+pub fn is_field(parent: Node, field: u16, child: Node) -> bool {
+    parent
+        .child_by_field_id(field)
+        .is_some_and(|c| c.id() == child.id())
 }
 
 /// Byte offsets where `word` stands as a whole identifier-like word.

@@ -98,16 +98,7 @@ fn tasks<'t>(py: &PythonFile<'t>, source: &str) -> Vec<Task<'t>> {
     for word in ["task", "shared_task"] {
         for identifier in ancestry.identifiers(source, word) {
             // `app.task` is an attribute whose last part is the identifier found.
-            let expr = match ancestry.parent(identifier) {
-                Some(p)
-                    if p.kind() == "attribute"
-                        && p.child_by_field_id(fields.attribute)
-                            .is_some_and(|a| a.id() == identifier.id()) =>
-                {
-                    p
-                }
-                _ => identifier,
-            };
+            let expr = ancestry.callee_of(identifier);
             let Some(parent) = ancestry.parent(expr) else {
                 continue;
             };
@@ -442,13 +433,7 @@ fn retry_calls<'t>(py: &PythonFile<'t>, source: &str, function: Node<'t>) -> Vec
                     .child_by_field_id(fields.object)
                     .is_some_and(|o| python::text(o, source) == receiver)
         })
-        .filter_map(|attribute| {
-            py.ancestry.parent(attribute).filter(|c| {
-                c.kind() == "call"
-                    && c.child_by_field_id(fields.function)
-                        .is_some_and(|f| f.id() == attribute.id())
-            })
-        })
+        .filter_map(|attribute| py.ancestry.called(attribute))
         .collect()
 }
 

@@ -123,11 +123,7 @@ fn existence_check<'t>(
         .ancestry
         .parent(name)
         .filter(|a| a.kind() == "attribute")?;
-    let call = py.ancestry.parent(attribute).filter(|c| {
-        c.kind() == "call"
-            && c.child_by_field_id(fields.function)
-                .is_some_and(|f| f.id() == attribute.id())
-    })?;
+    let call = py.ancestry.called(attribute)?;
     let method = python::text(name, source);
     // Walk down the chain: `M.objects.filter(a=x).exclude(...).exists()`.
     let mut receiver = attribute.child_by_field_id(fields.object)?;
@@ -291,7 +287,6 @@ fn creates_after<'t>(
     function: Node<'t>,
     check: &Check,
 ) -> Vec<Node<'t>> {
-    let fields = python::fields();
     let from = check.call.end_byte();
     let scope = &source[from..function.end_byte()];
     // `M.objects.create(...)`, or `M(...)` (saved later) when the manager is `M.objects`.
@@ -325,11 +320,7 @@ fn creates_after<'t>(
         if python::text(callee, source) != callee_text {
             continue;
         }
-        let Some(call) = py.ancestry.parent(callee).filter(|c| {
-            c.kind() == "call"
-                && c.child_by_field_id(fields.function)
-                    .is_some_and(|f| f.id() == callee.id())
-        }) else {
+        let Some(call) = py.ancestry.called(callee) else {
             continue;
         };
         let Some(args) = python::arguments(call, source) else {

@@ -149,21 +149,7 @@ fn shell_calls<'t>(py: &crate::analysis::PythonFile<'t>, source: &str) -> Vec<No
         "create_subprocess_shell",
     ] {
         for identifier in py.ancestry.identifiers(source, name) {
-            let callee = match py.ancestry.parent(identifier) {
-                Some(p)
-                    if p.kind() == "attribute"
-                        && p.child_by_field_id(f.attribute)
-                            .is_some_and(|a| a.id() == identifier.id()) =>
-                {
-                    p
-                }
-                _ => identifier,
-            };
-            let Some(call) = py.ancestry.parent(callee).filter(|c| {
-                c.kind() == "call"
-                    && c.child_by_field_id(f.function)
-                        .is_some_and(|x| x.id() == callee.id())
-            }) else {
+            let Some((_, call)) = py.ancestry.call_named(identifier) else {
                 continue;
             };
             if SHELL_FUNCTIONS.contains(&qualified(call).as_str())

@@ -165,24 +165,8 @@ fn sinks<'t>(py: &PythonFile<'t>, source: &str) -> Vec<(Node<'t>, Node<'t>, bool
         else {
             continue;
         };
-        let Some(parent) = py.ancestry.parent(identifier) else {
-            continue;
-        };
         // `obj.name(...)` or `name(...)`
-        let callee = if parent.kind() == "attribute"
-            && parent
-                .child_by_field_id(f.attribute)
-                .is_some_and(|a| a.id() == identifier.id())
-        {
-            parent
-        } else {
-            identifier
-        };
-        let Some(call) = py.ancestry.parent(callee).filter(|c| {
-            c.kind() == "call"
-                && c.child_by_field_id(f.function)
-                    .is_some_and(|x| x.id() == callee.id())
-        }) else {
+        let Some((callee, call)) = py.ancestry.call_named(identifier) else {
             continue;
         };
         let Some(args) = python::arguments(call, source) else {

@@ -318,7 +318,7 @@ pub fn account_password_arguments<'t>(
                 .parent(identifier)
                 .filter(|p| p.kind() == "attribute")
                 .unwrap_or(identifier);
-            let Some(call) = shared::called(py, callee) else {
+            let Some(call) = py.ancestry.called(callee) else {
                 continue;
             };
             let Some(args) = python::arguments(call, source) else {

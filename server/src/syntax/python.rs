@@ -213,6 +213,24 @@ impl<'t> Ancestry<'t> {
         self.called(callee).map(|call| (callee, call))
     }
 
+    /// The decorator expressions of a function or class definition (`app.get("/x")`,
+    /// `login_required`); empty when it has none.
+    pub fn decorators(&self, definition: Node<'t>) -> Vec<Node<'t>> {
+        let Some(decorated) = self
+            .parent(definition)
+            .filter(|p| p.kind() == "decorated_definition")
+        else {
+            return Vec::new();
+        };
+        let mut cursor = decorated.walk();
+        let found = decorated
+            .named_children(&mut cursor)
+            .filter(|d| d.kind() == "decorator")
+            .filter_map(|d| d.named_child(0))
+            .collect();
+        found
+    }
+
     pub fn parent(&self, node: Node<'t>) -> Option<Node<'t>> {
         if node.id() == self.root.id() {
             return None;
@@ -233,6 +251,31 @@ pub fn is_field(parent: Node, field: u16, child: Node) -> bool {
     parent
         .child_by_field_id(field)
         .is_some_and(|c| c.id() == child.id())
+}
+
+/// The comma that follows `node` in a list or argument list, comments skipped.
+pub fn comma_after(node: Node) -> Option<Node> {
+    let mut sibling = node.next_sibling();
+    while let Some(s) = sibling {
+        match s.kind() {
+            "," => return Some(s),
+            "comment" => sibling = s.next_sibling(),
+            _ => return None,
+        }
+    }
+    None
+}
+
+/// The name of a function or class definition (empty when it has none).
+pub fn definition_name<'s>(definition: Node, source: &'s str) -> &'s str {
+    definition
+        .child_by_field_id(fields().name)
+        .map_or("", |n| text(n, source))
+}
+
+/// The last segment of a dotted name: `db.IntegrityError` -> `IntegrityError`.
+pub fn last_segment(dotted: &str) -> &str {
+    dotted.rsplit('.').next().unwrap_or(dotted).trim()
 }
 
 /// Byte offsets where `word` stands as a whole identifier-like word.
@@ -309,18 +352,7 @@ impl<'t> Arguments<'t> {
             (None, Some(next)) => Some(arg.start_byte()..next.start_byte()),
             (None, None) => {
                 // The only argument: drop a trailing comma too.
-                let mut end = arg.end_byte();
-                let mut sibling = arg.next_sibling();
-                while let Some(s) = sibling {
-                    if s.kind() == "," {
-                        end = s.end_byte();
-                        break;
-                    }
-                    if s.kind() != "comment" {
-                        break;
-                    }
-                    sibling = s.next_sibling();
-                }
+                let end = comma_after(arg).map_or(arg.end_byte(), |c| c.end_byte());
                 Some(arg.start_byte()..end)
             }
         }
@@ -333,18 +365,7 @@ impl<'t> Arguments<'t> {
             let open = self.list.start_byte() + 1;
             return (open, argument.to_string());
         };
-        let mut comma = None;
-        let mut sibling = last.next_sibling();
-        while let Some(s) = sibling {
-            match s.kind() {
-                "," => {
-                    comma = Some(s);
-                    break;
-                }
-                "comment" => sibling = s.next_sibling(),
-                _ => break,
-            }
-        }
+        let comma = comma_after(*last);
         let line_start = source[..last.start_byte()].rfind('\n').map_or(0, |i| i + 1);
         let indent = &source[line_start..last.start_byte()];
         match comma {

@@ -45,30 +45,6 @@ pub fn definition(decorated: Node) -> Option<Node> {
     found
 }
 
-/// The decorator expressions of a definition (empty when it has none).
-pub fn decorators<'t>(definition: Node<'t>, ancestry: &python::Ancestry<'t>) -> Vec<Node<'t>> {
-    let Some(decorated) = ancestry
-        .parent(definition)
-        .filter(|p| p.kind() == "decorated_definition")
-    else {
-        return Vec::new();
-    };
-    let mut cursor = decorated.walk();
-    let found = decorated
-        .named_children(&mut cursor)
-        .filter(|c| c.kind() == "decorator")
-        .filter_map(|d| d.named_child(0))
-        .collect();
-    found
-}
-
-/// The name of a function or class definition.
-pub fn definition_name<'s>(definition: Node, source: &'s str) -> &'s str {
-    definition
-        .child_by_field_id(python::fields().name)
-        .map_or("", |n| python::text(n, source))
-}
-
 /// The last segment of a callee or decorator: `stripe.Webhook.construct_event` ->
 /// `construct_event`, `login_required(...)` -> `login_required`.
 pub fn last_segment<'s>(expr: Node, source: &'s str) -> &'s str {
@@ -78,8 +54,7 @@ pub fn last_segment<'s>(expr: Node, source: &'s str) -> &'s str {
     } else {
         expr
     };
-    let text = python::text(expr, source);
-    text.rsplit('.').next().unwrap_or(text).trim()
+    python::last_segment(python::text(expr, source))
 }
 
 /// The module-level function or class called `name`.
@@ -89,7 +64,7 @@ pub fn module_definition<'t>(py: &PythonFile<'t>, source: &str, name: &str) -> O
         .into_iter()
         .filter_map(|id| py.ancestry.parent(id))
         .filter(|d| matches!(d.kind(), "function_definition" | "class_definition"))
-        .filter(|d| definition_name(*d, source) == name)
+        .filter(|d| python::definition_name(*d, source) == name)
         .find(|d| {
             let mut up = py.ancestry.parent(*d);
             if up.is_some_and(|p| p.kind() == "decorated_definition") {

@@ -14,9 +14,7 @@ use std::collections::HashSet;
 
 use tree_sitter::Node;
 
-use super::{
-    decorators, definition, definition_name, descendants, last_segment, module_definition,
-};
+use super::{definition, descendants, last_segment, module_definition};
 use crate::analysis::{Diagnostic, File, PythonFile, Rule, Severity};
 use crate::checks::name_words;
 use crate::syntax::python::{self, Literal};
@@ -140,7 +138,7 @@ impl Rule for WebhookWithoutSignatureVerification {
                 }
                 let names = [
                     Some(view.name.as_str()),
-                    Some(definition_name(*handler, source)),
+                    Some(python::definition_name(*handler, source)),
                     view.route.as_deref(),
                 ];
                 let webhook_like = names
@@ -267,7 +265,7 @@ fn open_api_views<'t>(py: &PythonFile<'t>, source: &str) -> Vec<ExemptView<'t>> 
             class_view(target, source, &handlers, &how)
         } else {
             ExemptView {
-                name: definition_name(target, source).to_string(),
+                name: python::definition_name(target, source).to_string(),
                 class: None,
                 handlers: vec![target],
                 route: None,
@@ -375,7 +373,7 @@ fn function_or_method_view<'t>(
     function: Node<'t>,
     how: &str,
 ) -> Option<ExemptView<'t>> {
-    let name = definition_name(function, source).to_string();
+    let name = python::definition_name(function, source).to_string();
     if let Some(class) = enclosing_class(py, function) {
         // Only an exemption on `dispatch` reaches the view `as_view` builds; one on `post` has
         // no effect and the CSRF check still runs.
@@ -410,10 +408,10 @@ fn enclosing_class<'t>(py: &PythonFile<'t>, function: Node<'t>) -> Option<Node<'
 fn class_view<'t>(class: Node<'t>, source: &str, methods: &[&str], how: &str) -> ExemptView<'t> {
     let handlers = class_methods(class)
         .into_iter()
-        .filter(|m| methods.contains(&definition_name(*m, source)))
+        .filter(|m| methods.contains(&python::definition_name(*m, source)))
         .collect();
     ExemptView {
-        name: definition_name(class, source).to_string(),
+        name: python::definition_name(class, source).to_string(),
         class: Some(class),
         handlers,
         route: None,
@@ -906,7 +904,7 @@ fn judge<'t>(
         .map(|(_, n)| *n);
     let name_node = handler.child_by_field_id(python::fields().name)?;
     let view_name = match view.class {
-        Some(_) => format!("{}.{}", view.name, definition_name(handler, source)),
+        Some(_) => format!("{}.{}", view.name, python::definition_name(handler, source)),
         None => view.name.clone(),
     };
 
@@ -1018,9 +1016,9 @@ fn session_guard<'t>(
     handler: Node<'t>,
     source: &str,
 ) -> Option<String> {
-    let mut candidates: Vec<Node> = decorators(handler, &py.ancestry);
+    let mut candidates: Vec<Node> = py.ancestry.decorators(handler);
     if let Some(class) = view.class {
-        candidates.extend(decorators(class, &py.ancestry));
+        candidates.extend(py.ancestry.decorators(class));
         if let Some(bases) = class.child_by_field_id(python::fields().superclasses) {
             let mut cursor = bases.walk();
             candidates.extend(bases.named_children(&mut cursor));
@@ -1088,9 +1086,9 @@ fn verified_by_decorator<'t>(
     handler: Node<'t>,
     source: &str,
 ) -> bool {
-    let mut candidates: Vec<Node> = decorators(handler, &py.ancestry);
+    let mut candidates: Vec<Node> = py.ancestry.decorators(handler);
     if let Some(class) = view.class {
-        candidates.extend(decorators(class, &py.ancestry));
+        candidates.extend(py.ancestry.decorators(class));
     }
     candidates.iter().any(|decorator| {
         let mut names = vec![last_segment(*decorator, source)];

@@ -9,9 +9,7 @@ use std::collections::HashSet;
 use tree_sitter::Node;
 
 use crate::analysis::{Applicability, Diagnostic, Edit, File, Fix, PythonFile, Rule, Severity};
-use crate::checks::auth::{
-    definition, definition_name, descendants, last_segment, module_definition,
-};
+use crate::checks::auth::{definition, descendants, last_segment, module_definition};
 use crate::checks::cfg::shared::module_assignments;
 use crate::syntax::python::{self, Literal};
 use crate::syntax::FileKind;
@@ -140,7 +138,7 @@ fn tasks<'t>(py: &PythonFile<'t>, source: &str) -> Vec<Task<'t>> {
                 .unwrap_or_default();
             let custom_base = options.iter().any(|(n, _)| n == "base");
             out.push(Task {
-                name: definition_name(function, source).to_string(),
+                name: python::definition_name(function, source).to_string(),
                 options,
                 function: Some(function),
                 custom_base,
@@ -155,7 +153,7 @@ fn tasks<'t>(py: &PythonFile<'t>, source: &str) -> Vec<Task<'t>> {
             continue;
         }
         out.push(Task {
-            name: definition_name(class, source).to_string(),
+            name: python::definition_name(class, source).to_string(),
             options: class_attributes(class, source),
             function: class_method(class, source, "run"),
             custom_base: false,
@@ -265,7 +263,7 @@ fn class_method<'t>(class: Node<'t>, source: &str, name: &str) -> Option<Node<'t
             "decorated_definition" => definition(s),
             _ => None,
         })
-        .find(|f| definition_name(*f, source) == name);
+        .find(|f| python::definition_name(*f, source) == name);
     found
 }
 

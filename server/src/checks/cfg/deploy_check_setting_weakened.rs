@@ -448,18 +448,7 @@ fn append(list: Node, last: Option<Node>, item: &str, source: &str) -> Edit {
     let Some(last) = last else {
         return Edit::insert(list.start_byte() + 1, item.to_string());
     };
-    let mut comma = None;
-    let mut sibling = last.next_sibling();
-    while let Some(s) = sibling {
-        match s.kind() {
-            "," => {
-                comma = Some(s);
-                break;
-            }
-            "comment" => sibling = s.next_sibling(),
-            _ => break,
-        }
-    }
+    let comma = python::comma_after(last);
     match (comma, line_indent(last, source)) {
         (Some(comma), Some(indent)) => Edit::insert(
             comma.end_byte(),

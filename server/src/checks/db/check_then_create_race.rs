@@ -12,8 +12,8 @@ use regex::Regex;
 use tree_sitter::Node;
 
 use crate::analysis::{Diagnostic, File, PythonFile, Rule, Severity};
-use crate::checks::err::{decorators, enclosing_function, last_segment};
-use crate::syntax::python::{self, word_occurrences};
+use crate::checks::err::enclosing_function;
+use crate::syntax::python::{self, last_segment, word_occurrences};
 use crate::syntax::FileKind;
 
 pub struct CheckThenCreateRace;
@@ -345,7 +345,9 @@ fn is_locked<'t>(py: &PythonFile<'t>, function: Node<'t>, source: &str) -> bool 
         return false;
     }
     body.contains("atomic")
-        || decorators(py, function)
+        || py
+            .ancestry
+            .decorators(function)
             .iter()
             .any(|d| python::text(*d, source).contains("atomic"))
 }

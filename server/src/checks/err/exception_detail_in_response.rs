@@ -11,9 +11,10 @@ use regex::Regex;
 
 use tree_sitter::Node;
 
-use super::{enclosing_function, handlers, is_request_handler, last_segment, walk_own, Handler};
+use super::{enclosing_function, handlers, is_request_handler, walk_own, Handler};
 use crate::analysis::{Applicability, Diagnostic, Edit, File, Fix, PythonFile, Rule, Severity};
-use crate::syntax::{python, FileKind};
+use crate::syntax::python::{self, last_segment};
+use crate::syntax::FileKind;
 
 pub struct ExceptionDetailInResponse;
 
@@ -498,7 +499,7 @@ fn destination<'t>(
                     carrier: parent,
                     destination: format!(
                         "the value returned by the view `{}`",
-                        super::function_name(function, source)
+                        python::definition_name(function, source)
                     ),
                 });
             }

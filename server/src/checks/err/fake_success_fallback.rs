@@ -5,11 +5,9 @@
 
 use tree_sitter::Node;
 
-use super::{
-    enclosing_function, function_name, handlers, is_request_handler, last_segment, walk_own,
-};
+use super::{enclosing_function, handlers, is_request_handler, walk_own};
 use crate::analysis::{Diagnostic, File, Rule, Severity};
-use crate::syntax::python::{self, Literal};
+use crate::syntax::python::{self, last_segment, Literal};
 use crate::syntax::FileKind;
 
 pub struct FakeSuccessFallback;
@@ -84,7 +82,7 @@ impl Rule for FakeSuccessFallback {
             let Some(function) = enclosing_function(py, handler.clause) else {
                 continue;
             };
-            let name = function_name(function, source);
+            let name = python::definition_name(function, source);
             // A function named for its fallback promises it (`safe_count`, `get_or_default`).
             if name.starts_with("safe_")
                 || name.starts_with("try_")

@@ -9,7 +9,7 @@ pub mod fake_success_fallback;
 use tree_sitter::Node;
 
 use crate::analysis::PythonFile;
-use crate::syntax::python::{self, word_occurrences};
+use crate::syntax::python::{self, last_segment, word_occurrences};
 
 /// One `except` clause of the module.
 pub struct Handler<'t> {
@@ -49,10 +49,6 @@ impl Handler<'_> {
     pub fn alias_name<'s>(&self, source: &'s str) -> Option<&'s str> {
         self.alias.map(|a| python::text(a, source))
     }
-}
-
-pub fn last_segment(dotted: &str) -> &str {
-    dotted.rsplit('.').next().unwrap_or(dotted).trim()
 }
 
 /// Every `except` clause (not `except*`), found from the keyword's text occurrences: strings,
@@ -133,30 +129,6 @@ pub fn enclosing_function<'t>(py: &PythonFile<'t>, node: Node<'t>) -> Option<Nod
     }
 }
 
-pub fn function_name<'s>(function: Node, source: &'s str) -> &'s str {
-    function
-        .child_by_field_id(python::fields().name)
-        .map_or("", |n| python::text(n, source))
-}
-
-/// Decorator expressions of a function (`app.get("/x")`, `api_view(["GET"])`, `login_required`).
-pub fn decorators<'t>(py: &PythonFile<'t>, function: Node<'t>) -> Vec<Node<'t>> {
-    let Some(definition) = py
-        .ancestry
-        .parent(function)
-        .filter(|p| p.kind() == "decorated_definition")
-    else {
-        return Vec::new();
-    };
-    let mut cursor = definition.walk();
-    let found = definition
-        .named_children(&mut cursor)
-        .filter(|d| d.kind() == "decorator")
-        .filter_map(|d| d.named_child(0))
-        .collect();
-    found
-}
-
 /// HTTP-method and route decorators of FastAPI, Starlette, Flask, Django Ninja, Litestar
 /// (`@app.get(...)`, `@router.post(...)`, `@bp.route(...)`, `@api.api_operation(...)`).
 const ROUTE_DECORATOR_METHODS: &[&str] = &[
@@ -209,7 +181,7 @@ pub fn may_hold_web_code(text: &str) -> bool {
 /// Whether `function` answers HTTP requests: a route decorator, a Django/DRF view decorator, or a
 /// `request` parameter in first place (after `self`/`cls` for class-based views).
 pub fn is_request_handler<'t>(py: &PythonFile<'t>, function: Node<'t>, source: &str) -> bool {
-    let by_decorator = decorators(py, function).into_iter().any(|d| {
+    let by_decorator = py.ancestry.decorators(function).into_iter().any(|d| {
         let (callee, is_call) = match d.kind() {
             "call" => match d.child_by_field_id(python::fields().function) {
                 Some(f) => (f, true),

@@ -11,7 +11,9 @@ use regex::Regex;
 
 use tree_sitter::Node;
 
-use super::{enclosing_function, handlers, is_request_handler, walk_own, Handler};
+use super::{
+    enclosing_function, handlers, is_client_error_name, is_request_handler, walk_own, Handler,
+};
 use crate::analysis::{Applicability, Diagnostic, Edit, File, Fix, PythonFile, Rule, Severity};
 use crate::syntax::python::{self, last_segment};
 use crate::syntax::FileKind;
@@ -657,19 +659,7 @@ fn client_error_status<'t>(py: &PythonFile<'t>, carrier: Node<'t>, source: &str)
         .iter()
         .any(|node| match python::literal(*node, source) {
             Some(python::Literal::Int(code)) => (400..500).contains(&code),
-            _ => {
-                let last = last_segment(python::text(*node, source));
-                last.starts_with("HTTP_4")
-                    || matches!(
-                        last,
-                        "BAD_REQUEST"
-                            | "UNAUTHORIZED"
-                            | "FORBIDDEN"
-                            | "NOT_FOUND"
-                            | "CONFLICT"
-                            | "UNPROCESSABLE_ENTITY"
-                    )
-            }
+            _ => is_client_error_name(last_segment(python::text(*node, source))),
         })
 }
 

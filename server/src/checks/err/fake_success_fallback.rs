@@ -5,7 +5,10 @@
 
 use tree_sitter::Node;
 
-use super::{enclosing_function, handlers, is_request_handler, walk_own};
+use super::{
+    enclosing_function, handlers, is_client_error_name, is_request_handler, is_server_error_name,
+    walk_own,
+};
 use crate::analysis::{Diagnostic, File, Rule, Severity};
 use crate::syntax::python::{self, last_segment, Literal};
 use crate::syntax::FileKind;
@@ -195,21 +198,7 @@ fn is_error_status(node: Node, source: &str) -> bool {
         Some(Literal::Int(code)) => code >= 400,
         _ => {
             let last = last_segment(python::text(node, source));
-            last.starts_with("HTTP_4")
-                || last.starts_with("HTTP_5")
-                || matches!(
-                    last,
-                    "BAD_REQUEST"
-                        | "UNAUTHORIZED"
-                        | "FORBIDDEN"
-                        | "NOT_FOUND"
-                        | "CONFLICT"
-                        | "UNPROCESSABLE_ENTITY"
-                        | "INTERNAL_SERVER_ERROR"
-                        | "BAD_GATEWAY"
-                        | "SERVICE_UNAVAILABLE"
-                        | "GATEWAY_TIMEOUT"
-                )
+            is_client_error_name(last) || is_server_error_name(last)
         }
     }
 }

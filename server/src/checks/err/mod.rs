@@ -51,6 +51,31 @@ impl Handler<'_> {
     }
 }
 
+/// A named status constant for a client error, by its last segment: `HTTP_404_NOT_FOUND`
+/// (DRF's `status`), `BAD_REQUEST` (`HTTPStatus`).
+pub fn is_client_error_name(name: &str) -> bool {
+    name.starts_with("HTTP_4")
+        || matches!(
+            name,
+            "BAD_REQUEST"
+                | "UNAUTHORIZED"
+                | "FORBIDDEN"
+                | "NOT_FOUND"
+                | "CONFLICT"
+                | "UNPROCESSABLE_ENTITY"
+        )
+}
+
+/// A named status constant for a server error, by its last segment: `HTTP_500_...`,
+/// `INTERNAL_SERVER_ERROR`.
+pub fn is_server_error_name(name: &str) -> bool {
+    name.starts_with("HTTP_5")
+        || matches!(
+            name,
+            "INTERNAL_SERVER_ERROR" | "BAD_GATEWAY" | "SERVICE_UNAVAILABLE" | "GATEWAY_TIMEOUT"
+        )
+}
+
 /// Every `except` clause (not `except*`), found from the keyword's text occurrences: strings,
 /// comments and longer names are skipped because the node there is not the keyword.
 pub fn handlers<'t>(py: &PythonFile<'t>, source: &str) -> Vec<Handler<'t>> {

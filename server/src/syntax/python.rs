@@ -231,6 +231,22 @@ impl<'t> Ancestry<'t> {
         found
     }
 
+    /// The module-level function or class called `name`.
+    pub fn module_definition(&self, source: &str, name: &str) -> Option<Node<'t>> {
+        self.identifiers(source, name)
+            .into_iter()
+            .filter_map(|id| self.parent(id))
+            .filter(|d| matches!(d.kind(), "function_definition" | "class_definition"))
+            .filter(|d| definition_name(*d, source) == name)
+            .find(|d| {
+                let mut up = self.parent(*d);
+                if up.is_some_and(|p| p.kind() == "decorated_definition") {
+                    up = up.and_then(|p| self.parent(p));
+                }
+                up.is_some_and(|p| p.kind() == "module")
+            })
+    }
+
     pub fn parent(&self, node: Node<'t>) -> Option<Node<'t>> {
         if node.id() == self.root.id() {
             return None;
@@ -264,6 +280,55 @@ pub fn comma_after(node: Node) -> Option<Node> {
         }
     }
     None
+}
+
+/// Every node of `root`'s subtree, in source order (meant for one function or class, never a
+/// module).
+pub fn descendants<'t>(root: Node<'t>) -> Vec<Node<'t>> {
+    let mut out = Vec::new();
+    let mut cursor = root.walk();
+    let mut descend = true;
+    loop {
+        let node = cursor.node();
+        if descend {
+            out.push(node);
+            if cursor.goto_first_child() {
+                continue;
+            }
+        }
+        if node.id() == root.id() {
+            break;
+        }
+        if cursor.goto_next_sibling() {
+            descend = true;
+            continue;
+        }
+        if !cursor.goto_parent() || cursor.node().id() == root.id() {
+            break;
+        }
+        descend = false;
+    }
+    out
+}
+
+/// The function or class a `decorated_definition` wraps.
+pub fn definition(decorated: Node) -> Option<Node> {
+    let mut cursor = decorated.walk();
+    let found = decorated
+        .named_children(&mut cursor)
+        .find(|c| matches!(c.kind(), "function_definition" | "class_definition"));
+    found
+}
+
+/// The last segment of a callee or decorator: `stripe.Webhook.construct_event` ->
+/// `construct_event`, `login_required(...)` -> `login_required`.
+pub fn short_name<'s>(expr: Node, source: &'s str) -> &'s str {
+    let expr = if expr.kind() == "call" {
+        expr.child_by_field_id(fields().function).unwrap_or(expr)
+    } else {
+        expr
+    };
+    last_segment(text(expr, source))
 }
 
 /// The name of a function or class definition (empty when it has none).

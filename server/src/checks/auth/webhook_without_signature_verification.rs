@@ -14,7 +14,6 @@ use std::collections::HashSet;
 
 use tree_sitter::Node;
 
-use super::{definition, descendants, last_segment, module_definition};
 use crate::analysis::{Diagnostic, File, PythonFile, Rule, Severity};
 use crate::checks::name_words;
 use crate::syntax::python::{self, Literal};
@@ -243,7 +242,7 @@ fn open_api_views<'t>(py: &PythonFile<'t>, source: &str) -> Vec<ExemptView<'t>> 
                     .parent(parent)
                     .filter(|d| d.kind() == "decorator")
                     .and_then(|d| py.ancestry.parent(d))
-                    .and_then(definition)
+                    .and_then(python::definition)
                     .filter(|f| f.kind() == "function_definition");
                 let Some(function) = function else { continue };
                 let how = format!(
@@ -288,7 +287,7 @@ fn exempted_by<'t>(py: &PythonFile<'t>, source: &str, expr: Node<'t>) -> Option<
         // `@csrf_exempt` on a function (or, mistakenly, straight on a method).
         "decorator" => {
             let decorated = ancestry.parent(parent)?;
-            let target = definition(decorated)?;
+            let target = python::definition(decorated)?;
             match target.kind() {
                 "class_definition" => {
                     Some(class_view(target, source, UNSAFE_HANDLERS, "@csrf_exempt"))
@@ -300,11 +299,11 @@ fn exempted_by<'t>(py: &PythonFile<'t>, source: &str, expr: Node<'t>) -> Option<
         "argument_list" => {
             let call = ancestry.parent(parent)?;
             let callee = call.child_by_field_id(fields.function)?;
-            if last_segment(callee, source) != "method_decorator" {
+            if python::short_name(callee, source) != "method_decorator" {
                 return None;
             }
             let decorator = ancestry.parent(call).filter(|d| d.kind() == "decorator")?;
-            let target = definition(ancestry.parent(decorator)?)?;
+            let target = python::definition(ancestry.parent(decorator)?)?;
             if target.kind() == "class_definition" {
                 let method = python::arguments(call, source)
                     .and_then(|args| args.keyword("name"))
@@ -336,7 +335,9 @@ fn exempted_by<'t>(py: &PythonFile<'t>, source: &str, expr: Node<'t>) -> Option<
             let route = route_of(py, source, parent);
             let mut view = match target.kind() {
                 "identifier" => {
-                    let function = module_definition(py, source, python::text(target, source))?;
+                    let function = py
+                        .ancestry
+                        .module_definition(source, python::text(target, source))?;
                     if function.kind() != "function_definition" {
                         return None;
                     }
@@ -344,14 +345,18 @@ fn exempted_by<'t>(py: &PythonFile<'t>, source: &str, expr: Node<'t>) -> Option<
                 }
                 "call" => {
                     let callee = target.child_by_field_id(fields.function)?;
-                    if callee.kind() != "attribute" || last_segment(callee, source) != "as_view" {
+                    if callee.kind() != "attribute"
+                        || python::short_name(callee, source) != "as_view"
+                    {
                         return None;
                     }
                     let object = callee.child_by_field_id(fields.object)?;
                     if object.kind() != "identifier" {
                         return None; // a view imported from another module: not looked at
                     }
-                    let class = module_definition(py, source, python::text(object, source))?;
+                    let class = py
+                        .ancestry
+                        .module_definition(source, python::text(object, source))?;
                     if class.kind() != "class_definition" {
                         return None;
                     }
@@ -430,7 +435,9 @@ fn class_methods(class: Node) -> Vec<Node> {
         .named_children(&mut cursor)
         .filter_map(|s| match s.kind() {
             "function_definition" => Some(s),
-            "decorated_definition" => definition(s).filter(|d| d.kind() == "function_definition"),
+            "decorated_definition" => {
+                python::definition(s).filter(|d| d.kind() == "function_definition")
+            }
             _ => None,
         })
         .collect();
@@ -477,13 +484,13 @@ fn effects<'t>(source: &str, handler: Node<'t>, request: &str) -> Vec<(Effect, N
     let mut out = Vec::new();
     // Calls that only print or log what they get: reading the body there is not acting on it.
     let mut logging: Vec<std::ops::Range<usize>> = Vec::new();
-    for node in descendants(handler) {
+    for node in python::descendants(handler) {
         match node.kind() {
             "call" => {
                 let Some(callee) = node.child_by_field_id(fields.function) else {
                     continue;
                 };
-                let name = last_segment(callee, source);
+                let name = python::short_name(callee, source);
                 if is_verification_call(name) || is_credential_read(node, source, request) {
                     out.push((Effect::Verification, node));
                 } else if callee.kind() == "attribute" && is_write(node, callee, name, source) {
@@ -632,8 +639,8 @@ fn is_credential_read(node: Node, source: &str, request: &str) -> bool {
         ),
         "call" => {
             let callee = node.child_by_field_id(fields.function);
-            let Some(callee) =
-                callee.filter(|c| c.kind() == "attribute" && last_segment(*c, source) == "get")
+            let Some(callee) = callee
+                .filter(|c| c.kind() == "attribute" && python::short_name(*c, source) == "get")
             else {
                 return false;
             };
@@ -649,7 +656,7 @@ fn is_credential_read(node: Node, source: &str, request: &str) -> bool {
             && c.child_by_field_id(fields.object)
                 .is_some_and(|o| is_request(o, source, request))
             && matches!(
-                last_segment(c, source),
+                python::short_name(c, source),
                 "headers" | "META" | "GET" | "query_params" | "POST" | "data"
             )
     });
@@ -1091,11 +1098,15 @@ fn verified_by_decorator<'t>(
         candidates.extend(py.ancestry.decorators(class));
     }
     candidates.iter().any(|decorator| {
-        let mut names = vec![last_segment(*decorator, source)];
+        let mut names = vec![python::short_name(*decorator, source)];
         // `method_decorator(verify_signature, name="dispatch")`: the wrapped decorator counts.
         if decorator.kind() == "call" {
             if let Some(args) = python::arguments(*decorator, source) {
-                names.extend(args.positional.iter().map(|a| last_segment(*a, source)));
+                names.extend(
+                    args.positional
+                        .iter()
+                        .map(|a| python::short_name(*a, source)),
+                );
             }
         }
         names.iter().any(|name| {

@@ -9,7 +9,6 @@ use std::collections::HashSet;
 use tree_sitter::Node;
 
 use crate::analysis::{Applicability, Diagnostic, Edit, File, Fix, PythonFile, Rule, Severity};
-use crate::checks::auth::{definition, descendants, last_segment, module_definition};
 use crate::checks::cfg::shared::module_assignments;
 use crate::syntax::python::{self, Literal};
 use crate::syntax::FileKind;
@@ -119,7 +118,7 @@ fn tasks<'t>(py: &PythonFile<'t>, source: &str) -> Vec<Task<'t>> {
             }
             let Some(function) = ancestry
                 .parent(decorator)
-                .and_then(definition)
+                .and_then(python::definition)
                 .filter(|d| d.kind() == "function_definition")
             else {
                 continue;
@@ -183,7 +182,7 @@ fn is_task_decorator(py: &PythonFile, source: &str, expr: Node) -> bool {
 /// like one (`app`, `celery`, `celery_app`), which is how apps imported from the project's
 /// `celery.py` are spelled.
 fn is_celery_app(py: &PythonFile, source: &str, object: Node) -> bool {
-    let name = last_segment(object, source).to_ascii_lowercase();
+    let name = python::short_name(object, source).to_ascii_lowercase();
     if name == "app" || name.contains("celery") || name.ends_with("_app") {
         return true;
     }
@@ -260,7 +259,7 @@ fn class_method<'t>(class: Node<'t>, source: &str, name: &str) -> Option<Node<'t
         .named_children(&mut cursor)
         .filter_map(|s| match s.kind() {
             "function_definition" => Some(s),
-            "decorated_definition" => definition(s),
+            "decorated_definition" => python::definition(s),
             _ => None,
         })
         .find(|f| python::definition_name(*f, source) == name);
@@ -450,7 +449,7 @@ fn first_parameter(function: Node, source: &str) -> Option<String> {
 fn dict_entry<'t>(dict: Node<'t>, key: &str, source: &str) -> Option<Node<'t>> {
     if dict.kind() != "dictionary" {
         // `dict(max_retries=None)`
-        if dict.kind() == "call" && last_segment(dict, source) == "dict" {
+        if dict.kind() == "call" && python::short_name(dict, source) == "dict" {
             return python::arguments(dict, source)?
                 .keyword(key)
                 .map(|(value, _)| value);
@@ -541,7 +540,9 @@ fn helper_return<'t, 's>(
     if callee.kind() != "identifier" {
         return None;
     }
-    let helper = module_definition(py, source, python::text(callee, source))?;
+    let helper = py
+        .ancestry
+        .module_definition(source, python::text(callee, source))?;
     if helper.kind() != "function_definition" {
         return None;
     }
@@ -620,7 +621,7 @@ impl<'t> Resolver<'t, '_> {
             }
         }
         let fields = python::fields();
-        let assigned = descendants(self.function)
+        let assigned = python::descendants(self.function)
             .into_iter()
             .filter(|n| n.kind() == "assignment" && n.end_byte() <= self.before)
             .filter(|a| {
@@ -645,8 +646,8 @@ fn grows_exponentially(resolver: &Resolver, expr: Node, depth: usize) -> bool {
         return false;
     }
     match expr.kind() {
-        "call" if last_segment(expr, source) == "min" => false,
-        "call" if last_segment(expr, source) == "pow" => python::arguments(expr, source)
+        "call" if python::short_name(expr, source) == "min" => false,
+        "call" if python::short_name(expr, source) == "pow" => python::arguments(expr, source)
             .and_then(|a| a.positional.get(1).copied())
             .is_some_and(|exponent| mentions_retries(resolver, exponent, 0)),
         "binary_operator" => {
@@ -687,7 +688,7 @@ fn mentions_retries(resolver: &Resolver, expr: Node, depth: usize) -> bool {
     if depth > 4 {
         return false;
     }
-    descendants(expr)
+    python::descendants(expr)
         .into_iter()
         .filter(|n| n.kind() == "identifier")
         .any(|identifier| {
@@ -751,7 +752,7 @@ fn evaluate(resolver: &Resolver, expr: Node, retries: f64, depth: usize) -> Opti
                 .iter()
                 .map(|a| evaluate(resolver, *a, retries, depth + 1))
                 .collect();
-            match last_segment(expr, source) {
+            match python::short_name(expr, source) {
                 "min" => values.into_iter().flatten().reduce(f64::min),
                 "max" => values
                     .into_iter()

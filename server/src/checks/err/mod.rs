@@ -184,10 +184,12 @@ const VIEW_DECORATORS: &[&str] = &[
     "permission_required",
 ];
 
+/// `@<object>.<route method>(` anywhere in the text.
 static ROUTE_DECORATOR: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
-    regex::Regex::new(
-        r"@\s*[\w.]+\.(get|post|put|patch|delete|head|options|trace|route|api_route|websocket|api_operation)\s*\(",
-    )
+    regex::Regex::new(&format!(
+        r"@\s*[\w.]+\.({})\s*\(",
+        ROUTE_DECORATOR_METHODS.join("|")
+    ))
     .expect("valid route decorator regex")
 });
 

@@ -1006,13 +1006,7 @@ fn describe(node: Node, source: &str) -> String {
             ),
         _ => python::text(node, source).to_string(),
     };
-    let one_line: String = text.split_whitespace().collect::<Vec<_>>().join(" ");
-    if one_line.chars().count() > 60 {
-        let cut: String = one_line.chars().take(57).collect();
-        format!("{cut}...")
-    } else {
-        one_line
-    }
+    crate::checks::one_line(&text, 60, "...")
 }
 
 /// A session-based guard on the view: a decorator on the handler, a `method_decorator` on the

@@ -10,6 +10,7 @@ use tree_sitter::Node;
 
 use crate::analysis::{Applicability, Diagnostic, Edit, File, Fix, PythonFile, Rule, Severity};
 use crate::checks::cfg::shared::module_assignments;
+use crate::checks::one_line;
 use crate::syntax::python::{self, Literal};
 use crate::syntax::FileKind;
 
@@ -318,7 +319,7 @@ fn check_task<'t>(py: &PythonFile<'t>, source: &str, task: &Task<'t>, out: &mut 
             let how = match autoretry {
                 Some(exceptions) => format!(
                     "retries on `{}` forever",
-                    one_line(python::text(exceptions, source))
+                    one_line(python::text(exceptions, source), 60, "...")
                 ),
                 None => "retries forever".to_string(),
             };
@@ -515,7 +516,7 @@ fn check_countdown<'t>(
     };
     let message = format!(
         "Retry countdown `{}` in task `{name}` grows exponentially with the retry count and {growth}: past an hour the broker redelivers the waiting task (Redis/SQS visibility timeout) and nothing is retried in a useful time",
-        one_line(python::text(expr, source))
+        one_line(python::text(expr, source), 60, "...")
     );
     let fix = replace_fix(
         expr,
@@ -586,15 +587,6 @@ fn duration(seconds: f64) -> String {
         format!("{:.0} days", seconds / 86400.0)
     } else {
         format!("{:.0} hours", seconds / 3600.0)
-    }
-}
-
-fn one_line(text: &str) -> String {
-    let line: String = text.split_whitespace().collect::<Vec<_>>().join(" ");
-    if line.chars().count() > 60 {
-        format!("{}...", line.chars().take(57).collect::<String>())
-    } else {
-        line
     }
 }
 

@@ -13,6 +13,7 @@ use tree_sitter::Node;
 
 use crate::analysis::{Diagnostic, File, PythonFile, Rule, Severity};
 use crate::checks::err::enclosing_function;
+use crate::checks::one_line;
 use crate::syntax::python::{self, last_segment, word_occurrences};
 use crate::syntax::FileKind;
 
@@ -74,7 +75,7 @@ impl Rule for CheckThenCreateRace {
                 let fields = check.fields.join("`, `");
                 let message = format!(
                     "`{}` creates a row after a separate existence check on `{fields}` (line {line}): two concurrent requests can both pass the check and create duplicates; use `get_or_create` backed by a unique constraint, or catch IntegrityError",
-                    shorten(python::text(create, source))
+                    one_line(python::text(create, source), 60, "...)")
                 );
                 let mut diagnostic = Diagnostic::new(self.id(), create.byte_range(), message);
                 // Management commands usually run alone.
@@ -84,15 +85,6 @@ impl Rule for CheckThenCreateRace {
                 out.push(diagnostic);
             }
         }
-    }
-}
-
-fn shorten(text: &str) -> String {
-    let one_line = text.split_whitespace().collect::<Vec<_>>().join(" ");
-    if one_line.chars().count() > 60 {
-        format!("{}...)", one_line.chars().take(56).collect::<String>())
-    } else {
-        one_line
     }
 }
 

@@ -15,6 +15,7 @@ use super::{
     enclosing_function, handlers, is_client_error_name, is_request_handler, walk_own, Handler,
 };
 use crate::analysis::{Applicability, Diagnostic, Edit, File, Fix, PythonFile, Rule, Severity};
+use crate::checks::one_line;
 use crate::syntax::python::{self, last_segment};
 use crate::syntax::FileKind;
 
@@ -246,7 +247,7 @@ impl Rule for ExceptionDetailInResponse {
                 };
                 let message = format!(
                     "`{}` sends the text of the exception caught by {caught} to the client through {}: it can reveal internals (SQL, paths, hosts, library details); log it and answer with a generic message",
-                    shorten(python::text(leak.source, source)),
+                    one_line(python::text(leak.source, source), 40, "..."),
                     leak.destination
                 );
                 let generic = if client_error_status(py, leak.carrier, source) {
@@ -278,15 +279,6 @@ impl Rule for ExceptionDetailInResponse {
                 );
             }
         }
-    }
-}
-
-fn shorten(text: &str) -> String {
-    let one_line = text.split_whitespace().collect::<Vec<_>>().join(" ");
-    if one_line.chars().count() > 40 {
-        format!("{}...", one_line.chars().take(37).collect::<String>())
-    } else {
-        one_line
     }
 }
 

@@ -195,11 +195,7 @@ impl Rule for DeployCheckSettingWeakened {
 
 /// `settings/base.py`, `settings/common.py`, `base_settings.py`, `_base_settings.py`.
 fn base_module(path: &Path) -> bool {
-    let stem = path
-        .file_stem()
-        .and_then(|s| s.to_str())
-        .unwrap_or("")
-        .to_ascii_lowercase();
+    let stem = crate::analysis::context::lowercase_stem(path);
     stem.trim_start_matches('_')
         .split(['_', '-', '.'])
         .any(|w| matches!(w, "base" | "common" | "defaults" | "shared"))

@@ -67,11 +67,7 @@ impl Rule for PasswordValidatorsDisabled {
 /// Test settings: `settings/test.py`, `test_settings.py`, anything under `tests/`.
 fn is_test_module(path: &Path) -> bool {
     let lower = |s: &str| s.to_ascii_lowercase();
-    let stem = path
-        .file_stem()
-        .and_then(|s| s.to_str())
-        .map(lower)
-        .unwrap_or_default();
+    let stem = crate::analysis::context::lowercase_stem(path);
     let test_word = |w: &str| {
         matches!(
             w,

@@ -173,11 +173,7 @@ pub fn production_settings(file: &File) -> bool {
 /// Examples and templates meant to be copied and edited (`settings_example.py`,
 /// `project_template/`, `docs_src/`): their literal values are placeholders.
 pub fn is_template(path: &Path) -> bool {
-    let stem = path
-        .file_stem()
-        .and_then(|s| s.to_str())
-        .unwrap_or("")
-        .to_ascii_lowercase();
+    let stem = crate::analysis::context::lowercase_stem(path);
     let template_word = |w: &str| {
         matches!(
             w,

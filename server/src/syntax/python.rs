@@ -269,6 +269,22 @@ pub fn is_field(parent: Node, field: u16, child: Node) -> bool {
         .is_some_and(|c| c.id() == child.id())
 }
 
+/// Where the line holding byte `at` starts, and the text from there up to `at`.
+pub fn line_prefix(source: &str, at: usize) -> (usize, &str) {
+    let line_start = source[..at].rfind('\n').map_or(0, |i| i + 1);
+    (line_start, &source[line_start..at])
+}
+
+/// The line break that ends the line before the one starting at `line_start` (`\n` on the
+/// first line).
+pub fn line_break_before(source: &str, line_start: usize) -> &'static str {
+    if source[..line_start].ends_with("\r\n") {
+        "\r\n"
+    } else {
+        "\n"
+    }
+}
+
 /// The comma that follows `node` in a list or argument list, comments skipped.
 pub fn comma_after(node: Node) -> Option<Node> {
     let mut sibling = node.next_sibling();
@@ -431,15 +447,10 @@ impl<'t> Arguments<'t> {
             return (open, argument.to_string());
         };
         let comma = comma_after(*last);
-        let line_start = source[..last.start_byte()].rfind('\n').map_or(0, |i| i + 1);
-        let indent = &source[line_start..last.start_byte()];
+        let (line_start, indent) = line_prefix(source, last.start_byte());
         match comma {
             Some(comma) if indent.chars().all(|c| c == ' ' || c == '\t') => {
-                let newline = if source[..line_start].ends_with("\r\n") {
-                    "\r\n"
-                } else {
-                    "\n"
-                };
+                let newline = line_break_before(source, line_start);
                 (comma.end_byte(), format!("{newline}{indent}{argument},"))
             }
             Some(comma) => (comma.end_byte(), format!(" {argument},")),

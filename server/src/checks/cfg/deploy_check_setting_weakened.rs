@@ -414,8 +414,7 @@ fn listed(items: &[String]) -> String {
 
 /// The whitespace before `node` when it starts its line.
 fn line_indent<'s>(node: Node, source: &'s str) -> Option<&'s str> {
-    let line_start = source[..node.start_byte()].rfind('\n').map_or(0, |i| i + 1);
-    let indent = &source[line_start..node.start_byte()];
+    let (_, indent) = python::line_prefix(source, node.start_byte());
     indent
         .chars()
         .all(|c| c == ' ' || c == '\t')

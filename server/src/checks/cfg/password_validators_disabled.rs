@@ -105,10 +105,8 @@ fn delete_fix<'t>(py: &PythonFile<'t>, statement: Node<'t>, source: &str) -> Opt
     if others == 0 {
         return None;
     }
-    let line_start = source[..statement.start_byte()]
-        .rfind('\n')
-        .map_or(0, |i| i + 1);
-    if !source[line_start..statement.start_byte()].trim().is_empty() {
+    let (line_start, indent) = crate::syntax::python::line_prefix(source, statement.start_byte());
+    if !indent.trim().is_empty() {
         return None;
     }
     let rest = &source[statement.end_byte()..];

@@ -597,17 +597,11 @@ fn log_line<'t>(
         }
         statement = parent;
     }
-    let start = statement.start_byte();
-    let line_start = source[..start].rfind('\n').map_or(0, |i| i + 1);
-    let indent = &source[line_start..start];
+    let (line_start, indent) = python::line_prefix(source, statement.start_byte());
     if !indent.chars().all(|c| c == ' ' || c == '\t') {
         return None;
     }
-    let newline = if source[..line_start].ends_with("\r\n") {
-        "\r\n"
-    } else {
-        "\n"
-    };
+    let newline = python::line_break_before(source, line_start);
     Some((
         line_start,
         format!("{indent}{logger}.exception(\"Request failed\"){newline}"),

@@ -65,6 +65,20 @@ fn json_findings(o: &Output) -> Vec<Value> {
         .clone()
 }
 
+/// Each finding as (path, start line, rule).
+fn where_and_what(findings: &[Value]) -> Vec<(String, u64, String)> {
+    findings
+        .iter()
+        .map(|f| {
+            (
+                f["path"].as_str().unwrap().to_string(),
+                f["start"]["line"].as_u64().unwrap(),
+                f["rule"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect()
+}
+
 #[test]
 fn text_output_shows_findings_with_excerpts_and_exits_1() {
     let p = Project::new(&[("proj/settings.py", SETTINGS.as_bytes())]);
@@ -425,17 +439,7 @@ class NexusBackendAPI:
         (".env.production", env.as_bytes()),
         ("nexus_backend/settings.py", settings.as_bytes()),
     ]);
-    let findings = json_findings(&p.run(&["check", "--format", "json"]));
-    let found: Vec<(String, u64, String)> = findings
-        .iter()
-        .map(|f| {
-            (
-                f["path"].as_str().unwrap().to_string(),
-                f["start"]["line"].as_u64().unwrap(),
-                f["rule"].as_str().unwrap().to_string(),
-            )
-        })
-        .collect();
+    let found = where_and_what(&json_findings(&p.run(&["check", "--format", "json"])));
     let expected: Vec<(String, u64, String)> = [
         (".env.production", 2, "SEC008"),
         (".env.production", 3, "CFG006"),
@@ -595,17 +599,7 @@ class StripeWebhookView(APIView):
             .as_bytes(),
         ),
     ]);
-    let findings = json_findings(&p.run(&["check", "--format", "json"]));
-    let found: Vec<(String, u64, String)> = findings
-        .iter()
-        .map(|f| {
-            (
-                f["path"].as_str().unwrap().to_string(),
-                f["start"]["line"].as_u64().unwrap(),
-                f["rule"].as_str().unwrap().to_string(),
-            )
-        })
-        .collect();
+    let found = where_and_what(&json_findings(&p.run(&["check", "--format", "json"])));
     let expected: Vec<(String, u64, String)> = [
         ("api/views.py", 10, "AUTH002"),
         ("applications/api.py", 17, "DB002"),

@@ -81,12 +81,16 @@ const TEST_DIRS: &[&str] = &[
     "e2e",
 ];
 
-fn module_role_from_path(path: &Path) -> ModuleRole {
-    let stem = path
-        .file_stem()
+/// The file name without its extension, lower-cased (`Settings_Prod.py` -> `settings_prod`).
+pub fn lowercase_stem(path: &Path) -> String {
+    path.file_stem()
         .and_then(|s| s.to_str())
         .unwrap_or("")
-        .to_ascii_lowercase();
+        .to_ascii_lowercase()
+}
+
+fn module_role_from_path(path: &Path) -> ModuleRole {
+    let stem = lowercase_stem(path);
     let dirs: Vec<String> = path
         .parent()
         .map(|p| {

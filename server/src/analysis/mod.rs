@@ -8,6 +8,8 @@ pub mod fix;
 pub mod registry;
 pub mod secrets;
 pub mod suppression;
+#[cfg(test)]
+pub mod testing;
 
 use std::ops::Range;
 use std::panic::{catch_unwind, AssertUnwindSafe};

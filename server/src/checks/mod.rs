@@ -89,3 +89,15 @@ pub fn is_local_address(value: &str) -> bool {
 pub fn has_default(read: &EnvRead) -> bool {
     read.default.is_some() && read.api != EnvApi::EnvironSubscript
 }
+
+/// `text` on one line (runs of white space become one space), cut to `max` characters with
+/// `ellipsis` as the last ones when it is longer: a piece of code quoted in a message.
+pub fn one_line(text: &str, max: usize, ellipsis: &str) -> String {
+    let line = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    if line.chars().count() > max {
+        let cut: String = line.chars().take(max - ellipsis.chars().count()).collect();
+        format!("{cut}{ellipsis}")
+    } else {
+        line
+    }
+}

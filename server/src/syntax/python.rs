@@ -192,6 +192,61 @@ impl<'t> Ancestry<'t> {
         expr
     }
 
+    /// The call whose callee is `callee`: `f(x)` for `f`, `obj.f(x)` for `obj.f`.
+    pub fn called(&self, callee: Node<'t>) -> Option<Node<'t>> {
+        self.parent(callee)
+            .filter(|c| c.kind() == "call" && is_field(*c, fields().function, callee))
+    }
+
+    /// The callee an identifier found from the text names: the attribute `obj.name` when it is
+    /// that attribute's last part, else the identifier itself.
+    pub fn callee_of(&self, identifier: Node<'t>) -> Node<'t> {
+        match self.parent(identifier) {
+            Some(p) if p.kind() == "attribute" && is_field(p, fields().attribute, identifier) => p,
+            _ => identifier,
+        }
+    }
+
+    /// `name(...)` or `obj.name(...)` for the identifier `name`: the callee and the call.
+    pub fn call_named(&self, identifier: Node<'t>) -> Option<(Node<'t>, Node<'t>)> {
+        let callee = self.callee_of(identifier);
+        self.called(callee).map(|call| (callee, call))
+    }
+
+    /// The decorator expressions of a function or class definition (`app.get("/x")`,
+    /// `login_required`); empty when it has none.
+    pub fn decorators(&self, definition: Node<'t>) -> Vec<Node<'t>> {
+        let Some(decorated) = self
+            .parent(definition)
+            .filter(|p| p.kind() == "decorated_definition")
+        else {
+            return Vec::new();
+        };
+        let mut cursor = decorated.walk();
+        let found = decorated
+            .named_children(&mut cursor)
+            .filter(|d| d.kind() == "decorator")
+            .filter_map(|d| d.named_child(0))
+            .collect();
+        found
+    }
+
+    /// The module-level function or class called `name`.
+    pub fn module_definition(&self, source: &str, name: &str) -> Option<Node<'t>> {
+        self.identifiers(source, name)
+            .into_iter()
+            .filter_map(|id| self.parent(id))
+            .filter(|d| matches!(d.kind(), "function_definition" | "class_definition"))
+            .filter(|d| definition_name(*d, source) == name)
+            .find(|d| {
+                let mut up = self.parent(*d);
+                if up.is_some_and(|p| p.kind() == "decorated_definition") {
+                    up = up.and_then(|p| self.parent(p));
+                }
+                up.is_some_and(|p| p.kind() == "module")
+            })
+    }
+
     pub fn parent(&self, node: Node<'t>) -> Option<Node<'t>> {
         if node.id() == self.root.id() {
             return None;
@@ -205,6 +260,103 @@ impl<'t> Ancestry<'t> {
             _ => node.parent(),
         }
     }
+}
+
+/// Whether `child` is the `field` child of `parent`.
+pub fn is_field(parent: Node, field: u16, child: Node) -> bool {
+    parent
+        .child_by_field_id(field)
+        .is_some_and(|c| c.id() == child.id())
+}
+
+/// Where the line holding byte `at` starts, and the text from there up to `at`.
+pub fn line_prefix(source: &str, at: usize) -> (usize, &str) {
+    let line_start = source[..at].rfind('\n').map_or(0, |i| i + 1);
+    (line_start, &source[line_start..at])
+}
+
+/// The line break that ends the line before the one starting at `line_start` (`\n` on the
+/// first line).
+pub fn line_break_before(source: &str, line_start: usize) -> &'static str {
+    if source[..line_start].ends_with("\r\n") {
+        "\r\n"
+    } else {
+        "\n"
+    }
+}
+
+/// The comma that follows `node` in a list or argument list, comments skipped.
+pub fn comma_after(node: Node) -> Option<Node> {
+    let mut sibling = node.next_sibling();
+    while let Some(s) = sibling {
+        match s.kind() {
+            "," => return Some(s),
+            "comment" => sibling = s.next_sibling(),
+            _ => return None,
+        }
+    }
+    None
+}
+
+/// Every node of `root`'s subtree, in source order (meant for one function or class, never a
+/// module).
+pub fn descendants<'t>(root: Node<'t>) -> Vec<Node<'t>> {
+    let mut out = Vec::new();
+    let mut cursor = root.walk();
+    let mut descend = true;
+    loop {
+        let node = cursor.node();
+        if descend {
+            out.push(node);
+            if cursor.goto_first_child() {
+                continue;
+            }
+        }
+        if node.id() == root.id() {
+            break;
+        }
+        if cursor.goto_next_sibling() {
+            descend = true;
+            continue;
+        }
+        if !cursor.goto_parent() || cursor.node().id() == root.id() {
+            break;
+        }
+        descend = false;
+    }
+    out
+}
+
+/// The function or class a `decorated_definition` wraps.
+pub fn definition(decorated: Node) -> Option<Node> {
+    let mut cursor = decorated.walk();
+    let found = decorated
+        .named_children(&mut cursor)
+        .find(|c| matches!(c.kind(), "function_definition" | "class_definition"));
+    found
+}
+
+/// The last segment of a callee or decorator: `stripe.Webhook.construct_event` ->
+/// `construct_event`, `login_required(...)` -> `login_required`.
+pub fn short_name<'s>(expr: Node, source: &'s str) -> &'s str {
+    let expr = if expr.kind() == "call" {
+        expr.child_by_field_id(fields().function).unwrap_or(expr)
+    } else {
+        expr
+    };
+    last_segment(text(expr, source))
+}
+
+/// The name of a function or class definition (empty when it has none).
+pub fn definition_name<'s>(definition: Node, source: &'s str) -> &'s str {
+    definition
+        .child_by_field_id(fields().name)
+        .map_or("", |n| text(n, source))
+}
+
+/// The last segment of a dotted name: `db.IntegrityError` -> `IntegrityError`.
+pub fn last_segment(dotted: &str) -> &str {
+    dotted.rsplit('.').next().unwrap_or(dotted).trim()
 }
 
 /// Byte offsets where `word` stands as a whole identifier-like word.
@@ -281,18 +433,7 @@ impl<'t> Arguments<'t> {
             (None, Some(next)) => Some(arg.start_byte()..next.start_byte()),
             (None, None) => {
                 // The only argument: drop a trailing comma too.
-                let mut end = arg.end_byte();
-                let mut sibling = arg.next_sibling();
-                while let Some(s) = sibling {
-                    if s.kind() == "," {
-                        end = s.end_byte();
-                        break;
-                    }
-                    if s.kind() != "comment" {
-                        break;
-                    }
-                    sibling = s.next_sibling();
-                }
+                let end = comma_after(arg).map_or(arg.end_byte(), |c| c.end_byte());
                 Some(arg.start_byte()..end)
             }
         }
@@ -305,27 +446,11 @@ impl<'t> Arguments<'t> {
             let open = self.list.start_byte() + 1;
             return (open, argument.to_string());
         };
-        let mut comma = None;
-        let mut sibling = last.next_sibling();
-        while let Some(s) = sibling {
-            match s.kind() {
-                "," => {
-                    comma = Some(s);
-                    break;
-                }
-                "comment" => sibling = s.next_sibling(),
-                _ => break,
-            }
-        }
-        let line_start = source[..last.start_byte()].rfind('\n').map_or(0, |i| i + 1);
-        let indent = &source[line_start..last.start_byte()];
+        let comma = comma_after(*last);
+        let (line_start, indent) = line_prefix(source, last.start_byte());
         match comma {
             Some(comma) if indent.chars().all(|c| c == ' ' || c == '\t') => {
-                let newline = if source[..line_start].ends_with("\r\n") {
-                    "\r\n"
-                } else {
-                    "\n"
-                };
+                let newline = line_break_before(source, line_start);
                 (comma.end_byte(), format!("{newline}{indent}{argument},"))
             }
             Some(comma) => (comma.end_byte(), format!(" {argument},")),

@@ -14,9 +14,6 @@ use std::collections::HashSet;
 
 use tree_sitter::Node;
 
-use super::{
-    decorators, definition, definition_name, descendants, last_segment, module_definition,
-};
 use crate::analysis::{Diagnostic, File, PythonFile, Rule, Severity};
 use crate::checks::name_words;
 use crate::syntax::python::{self, Literal};
@@ -140,7 +137,7 @@ impl Rule for WebhookWithoutSignatureVerification {
                 }
                 let names = [
                     Some(view.name.as_str()),
-                    Some(definition_name(*handler, source)),
+                    Some(python::definition_name(*handler, source)),
                     view.route.as_deref(),
                 ];
                 let webhook_like = names
@@ -245,7 +242,7 @@ fn open_api_views<'t>(py: &PythonFile<'t>, source: &str) -> Vec<ExemptView<'t>> 
                     .parent(parent)
                     .filter(|d| d.kind() == "decorator")
                     .and_then(|d| py.ancestry.parent(d))
-                    .and_then(definition)
+                    .and_then(python::definition)
                     .filter(|f| f.kind() == "function_definition");
                 let Some(function) = function else { continue };
                 let how = format!(
@@ -267,7 +264,7 @@ fn open_api_views<'t>(py: &PythonFile<'t>, source: &str) -> Vec<ExemptView<'t>> 
             class_view(target, source, &handlers, &how)
         } else {
             ExemptView {
-                name: definition_name(target, source).to_string(),
+                name: python::definition_name(target, source).to_string(),
                 class: None,
                 handlers: vec![target],
                 route: None,
@@ -290,7 +287,7 @@ fn exempted_by<'t>(py: &PythonFile<'t>, source: &str, expr: Node<'t>) -> Option<
         // `@csrf_exempt` on a function (or, mistakenly, straight on a method).
         "decorator" => {
             let decorated = ancestry.parent(parent)?;
-            let target = definition(decorated)?;
+            let target = python::definition(decorated)?;
             match target.kind() {
                 "class_definition" => {
                     Some(class_view(target, source, UNSAFE_HANDLERS, "@csrf_exempt"))
@@ -302,11 +299,11 @@ fn exempted_by<'t>(py: &PythonFile<'t>, source: &str, expr: Node<'t>) -> Option<
         "argument_list" => {
             let call = ancestry.parent(parent)?;
             let callee = call.child_by_field_id(fields.function)?;
-            if last_segment(callee, source) != "method_decorator" {
+            if python::short_name(callee, source) != "method_decorator" {
                 return None;
             }
             let decorator = ancestry.parent(call).filter(|d| d.kind() == "decorator")?;
-            let target = definition(ancestry.parent(decorator)?)?;
+            let target = python::definition(ancestry.parent(decorator)?)?;
             if target.kind() == "class_definition" {
                 let method = python::arguments(call, source)
                     .and_then(|args| args.keyword("name"))
@@ -338,7 +335,9 @@ fn exempted_by<'t>(py: &PythonFile<'t>, source: &str, expr: Node<'t>) -> Option<
             let route = route_of(py, source, parent);
             let mut view = match target.kind() {
                 "identifier" => {
-                    let function = module_definition(py, source, python::text(target, source))?;
+                    let function = py
+                        .ancestry
+                        .module_definition(source, python::text(target, source))?;
                     if function.kind() != "function_definition" {
                         return None;
                     }
@@ -346,14 +345,18 @@ fn exempted_by<'t>(py: &PythonFile<'t>, source: &str, expr: Node<'t>) -> Option<
                 }
                 "call" => {
                     let callee = target.child_by_field_id(fields.function)?;
-                    if callee.kind() != "attribute" || last_segment(callee, source) != "as_view" {
+                    if callee.kind() != "attribute"
+                        || python::short_name(callee, source) != "as_view"
+                    {
                         return None;
                     }
                     let object = callee.child_by_field_id(fields.object)?;
                     if object.kind() != "identifier" {
                         return None; // a view imported from another module: not looked at
                     }
-                    let class = module_definition(py, source, python::text(object, source))?;
+                    let class = py
+                        .ancestry
+                        .module_definition(source, python::text(object, source))?;
                     if class.kind() != "class_definition" {
                         return None;
                     }
@@ -375,7 +378,7 @@ fn function_or_method_view<'t>(
     function: Node<'t>,
     how: &str,
 ) -> Option<ExemptView<'t>> {
-    let name = definition_name(function, source).to_string();
+    let name = python::definition_name(function, source).to_string();
     if let Some(class) = enclosing_class(py, function) {
         // Only an exemption on `dispatch` reaches the view `as_view` builds; one on `post` has
         // no effect and the CSRF check still runs.
@@ -410,10 +413,10 @@ fn enclosing_class<'t>(py: &PythonFile<'t>, function: Node<'t>) -> Option<Node<'
 fn class_view<'t>(class: Node<'t>, source: &str, methods: &[&str], how: &str) -> ExemptView<'t> {
     let handlers = class_methods(class)
         .into_iter()
-        .filter(|m| methods.contains(&definition_name(*m, source)))
+        .filter(|m| methods.contains(&python::definition_name(*m, source)))
         .collect();
     ExemptView {
-        name: definition_name(class, source).to_string(),
+        name: python::definition_name(class, source).to_string(),
         class: Some(class),
         handlers,
         route: None,
@@ -432,7 +435,9 @@ fn class_methods(class: Node) -> Vec<Node> {
         .named_children(&mut cursor)
         .filter_map(|s| match s.kind() {
             "function_definition" => Some(s),
-            "decorated_definition" => definition(s).filter(|d| d.kind() == "function_definition"),
+            "decorated_definition" => {
+                python::definition(s).filter(|d| d.kind() == "function_definition")
+            }
             _ => None,
         })
         .collect();
@@ -479,13 +484,13 @@ fn effects<'t>(source: &str, handler: Node<'t>, request: &str) -> Vec<(Effect, N
     let mut out = Vec::new();
     // Calls that only print or log what they get: reading the body there is not acting on it.
     let mut logging: Vec<std::ops::Range<usize>> = Vec::new();
-    for node in descendants(handler) {
+    for node in python::descendants(handler) {
         match node.kind() {
             "call" => {
                 let Some(callee) = node.child_by_field_id(fields.function) else {
                     continue;
                 };
-                let name = last_segment(callee, source);
+                let name = python::short_name(callee, source);
                 if is_verification_call(name) || is_credential_read(node, source, request) {
                     out.push((Effect::Verification, node));
                 } else if callee.kind() == "attribute" && is_write(node, callee, name, source) {
@@ -634,8 +639,8 @@ fn is_credential_read(node: Node, source: &str, request: &str) -> bool {
         ),
         "call" => {
             let callee = node.child_by_field_id(fields.function);
-            let Some(callee) =
-                callee.filter(|c| c.kind() == "attribute" && last_segment(*c, source) == "get")
+            let Some(callee) = callee
+                .filter(|c| c.kind() == "attribute" && python::short_name(*c, source) == "get")
             else {
                 return false;
             };
@@ -651,7 +656,7 @@ fn is_credential_read(node: Node, source: &str, request: &str) -> bool {
             && c.child_by_field_id(fields.object)
                 .is_some_and(|o| is_request(o, source, request))
             && matches!(
-                last_segment(c, source),
+                python::short_name(c, source),
                 "headers" | "META" | "GET" | "query_params" | "POST" | "data"
             )
     });
@@ -906,7 +911,7 @@ fn judge<'t>(
         .map(|(_, n)| *n);
     let name_node = handler.child_by_field_id(python::fields().name)?;
     let view_name = match view.class {
-        Some(_) => format!("{}.{}", view.name, definition_name(handler, source)),
+        Some(_) => format!("{}.{}", view.name, python::definition_name(handler, source)),
         None => view.name.clone(),
     };
 
@@ -1001,13 +1006,7 @@ fn describe(node: Node, source: &str) -> String {
             ),
         _ => python::text(node, source).to_string(),
     };
-    let one_line: String = text.split_whitespace().collect::<Vec<_>>().join(" ");
-    if one_line.chars().count() > 60 {
-        let cut: String = one_line.chars().take(57).collect();
-        format!("{cut}...")
-    } else {
-        one_line
-    }
+    crate::checks::one_line(&text, 60, "...")
 }
 
 /// A session-based guard on the view: a decorator on the handler, a `method_decorator` on the
@@ -1018,9 +1017,9 @@ fn session_guard<'t>(
     handler: Node<'t>,
     source: &str,
 ) -> Option<String> {
-    let mut candidates: Vec<Node> = decorators(handler, &py.ancestry);
+    let mut candidates: Vec<Node> = py.ancestry.decorators(handler);
     if let Some(class) = view.class {
-        candidates.extend(decorators(class, &py.ancestry));
+        candidates.extend(py.ancestry.decorators(class));
         if let Some(bases) = class.child_by_field_id(python::fields().superclasses) {
             let mut cursor = bases.walk();
             candidates.extend(bases.named_children(&mut cursor));
@@ -1088,16 +1087,20 @@ fn verified_by_decorator<'t>(
     handler: Node<'t>,
     source: &str,
 ) -> bool {
-    let mut candidates: Vec<Node> = decorators(handler, &py.ancestry);
+    let mut candidates: Vec<Node> = py.ancestry.decorators(handler);
     if let Some(class) = view.class {
-        candidates.extend(decorators(class, &py.ancestry));
+        candidates.extend(py.ancestry.decorators(class));
     }
     candidates.iter().any(|decorator| {
-        let mut names = vec![last_segment(*decorator, source)];
+        let mut names = vec![python::short_name(*decorator, source)];
         // `method_decorator(verify_signature, name="dispatch")`: the wrapped decorator counts.
         if decorator.kind() == "call" {
             if let Some(args) = python::arguments(*decorator, source) {
-                names.extend(args.positional.iter().map(|a| last_segment(*a, source)));
+                names.extend(
+                    args.positional
+                        .iter()
+                        .map(|a| python::short_name(*a, source)),
+                );
             }
         }
         names.iter().any(|name| {
@@ -1154,25 +1157,13 @@ fn authenticated_by_token(view: &ExemptView, source: &str) -> bool {
 
 #[cfg(test)]
 mod tests {
-    use crate::analysis::{analyse, AllRules, Input};
-    use crate::syntax::FileKind;
-    use std::path::Path;
+    use crate::analysis::testing::diagnostics_of;
 
     fn findings(path: &str, source: &str) -> Vec<(String, String)> {
-        analyse(
-            &Input {
-                path: Path::new(path),
-                text: source,
-                kind: FileKind::Python,
-                tree: None,
-            },
-            &AllRules,
-        )
-        .diagnostics
-        .into_iter()
-        .filter(|d| d.rule == "AUTH002")
-        .map(|d| (source[d.range].to_string(), d.severity.as_str().to_string()))
-        .collect()
+        diagnostics_of("AUTH002", path, source)
+            .into_iter()
+            .map(|d| (source[d.range].to_string(), d.severity.as_str().to_string()))
+            .collect()
     }
 
     #[test]

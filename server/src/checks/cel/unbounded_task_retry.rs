@@ -9,10 +9,8 @@ use std::collections::HashSet;
 use tree_sitter::Node;
 
 use crate::analysis::{Applicability, Diagnostic, Edit, File, Fix, PythonFile, Rule, Severity};
-use crate::checks::auth::{
-    definition, definition_name, descendants, last_segment, module_definition,
-};
 use crate::checks::cfg::shared::module_assignments;
+use crate::checks::one_line;
 use crate::syntax::python::{self, Literal};
 use crate::syntax::FileKind;
 
@@ -98,16 +96,7 @@ fn tasks<'t>(py: &PythonFile<'t>, source: &str) -> Vec<Task<'t>> {
     for word in ["task", "shared_task"] {
         for identifier in ancestry.identifiers(source, word) {
             // `app.task` is an attribute whose last part is the identifier found.
-            let expr = match ancestry.parent(identifier) {
-                Some(p)
-                    if p.kind() == "attribute"
-                        && p.child_by_field_id(fields.attribute)
-                            .is_some_and(|a| a.id() == identifier.id()) =>
-                {
-                    p
-                }
-                _ => identifier,
-            };
+            let expr = ancestry.callee_of(identifier);
             let Some(parent) = ancestry.parent(expr) else {
                 continue;
             };
@@ -130,7 +119,7 @@ fn tasks<'t>(py: &PythonFile<'t>, source: &str) -> Vec<Task<'t>> {
             }
             let Some(function) = ancestry
                 .parent(decorator)
-                .and_then(definition)
+                .and_then(python::definition)
                 .filter(|d| d.kind() == "function_definition")
             else {
                 continue;
@@ -149,7 +138,7 @@ fn tasks<'t>(py: &PythonFile<'t>, source: &str) -> Vec<Task<'t>> {
                 .unwrap_or_default();
             let custom_base = options.iter().any(|(n, _)| n == "base");
             out.push(Task {
-                name: definition_name(function, source).to_string(),
+                name: python::definition_name(function, source).to_string(),
                 options,
                 function: Some(function),
                 custom_base,
@@ -164,7 +153,7 @@ fn tasks<'t>(py: &PythonFile<'t>, source: &str) -> Vec<Task<'t>> {
             continue;
         }
         out.push(Task {
-            name: definition_name(class, source).to_string(),
+            name: python::definition_name(class, source).to_string(),
             options: class_attributes(class, source),
             function: class_method(class, source, "run"),
             custom_base: false,
@@ -194,7 +183,7 @@ fn is_task_decorator(py: &PythonFile, source: &str, expr: Node) -> bool {
 /// like one (`app`, `celery`, `celery_app`), which is how apps imported from the project's
 /// `celery.py` are spelled.
 fn is_celery_app(py: &PythonFile, source: &str, object: Node) -> bool {
-    let name = last_segment(object, source).to_ascii_lowercase();
+    let name = python::short_name(object, source).to_ascii_lowercase();
     if name == "app" || name.contains("celery") || name.ends_with("_app") {
         return true;
     }
@@ -271,10 +260,10 @@ fn class_method<'t>(class: Node<'t>, source: &str, name: &str) -> Option<Node<'t
         .named_children(&mut cursor)
         .filter_map(|s| match s.kind() {
             "function_definition" => Some(s),
-            "decorated_definition" => definition(s),
+            "decorated_definition" => python::definition(s),
             _ => None,
         })
-        .find(|f| definition_name(*f, source) == name);
+        .find(|f| python::definition_name(*f, source) == name);
     found
 }
 
@@ -330,7 +319,7 @@ fn check_task<'t>(py: &PythonFile<'t>, source: &str, task: &Task<'t>, out: &mut 
             let how = match autoretry {
                 Some(exceptions) => format!(
                     "retries on `{}` forever",
-                    one_line(python::text(exceptions, source))
+                    one_line(python::text(exceptions, source), 60, "...")
                 ),
                 None => "retries forever".to_string(),
             };
@@ -442,13 +431,7 @@ fn retry_calls<'t>(py: &PythonFile<'t>, source: &str, function: Node<'t>) -> Vec
                     .child_by_field_id(fields.object)
                     .is_some_and(|o| python::text(o, source) == receiver)
         })
-        .filter_map(|attribute| {
-            py.ancestry.parent(attribute).filter(|c| {
-                c.kind() == "call"
-                    && c.child_by_field_id(fields.function)
-                        .is_some_and(|f| f.id() == attribute.id())
-            })
-        })
+        .filter_map(|attribute| py.ancestry.called(attribute))
         .collect()
 }
 
@@ -467,7 +450,7 @@ fn first_parameter(function: Node, source: &str) -> Option<String> {
 fn dict_entry<'t>(dict: Node<'t>, key: &str, source: &str) -> Option<Node<'t>> {
     if dict.kind() != "dictionary" {
         // `dict(max_retries=None)`
-        if dict.kind() == "call" && last_segment(dict, source) == "dict" {
+        if dict.kind() == "call" && python::short_name(dict, source) == "dict" {
             return python::arguments(dict, source)?
                 .keyword(key)
                 .map(|(value, _)| value);
@@ -533,7 +516,7 @@ fn check_countdown<'t>(
     };
     let message = format!(
         "Retry countdown `{}` in task `{name}` grows exponentially with the retry count and {growth}: past an hour the broker redelivers the waiting task (Redis/SQS visibility timeout) and nothing is retried in a useful time",
-        one_line(python::text(expr, source))
+        one_line(python::text(expr, source), 60, "...")
     );
     let fix = replace_fix(
         expr,
@@ -558,7 +541,9 @@ fn helper_return<'t, 's>(
     if callee.kind() != "identifier" {
         return None;
     }
-    let helper = module_definition(py, source, python::text(callee, source))?;
+    let helper = py
+        .ancestry
+        .module_definition(source, python::text(callee, source))?;
     if helper.kind() != "function_definition" {
         return None;
     }
@@ -605,15 +590,6 @@ fn duration(seconds: f64) -> String {
     }
 }
 
-fn one_line(text: &str) -> String {
-    let line: String = text.split_whitespace().collect::<Vec<_>>().join(" ");
-    if line.chars().count() > 60 {
-        format!("{}...", line.chars().take(57).collect::<String>())
-    } else {
-        line
-    }
-}
-
 /// Looks up what a local name holds: its last plain assignment in the task function before the
 /// retry call.
 struct Resolver<'t, 's> {
@@ -637,7 +613,7 @@ impl<'t> Resolver<'t, '_> {
             }
         }
         let fields = python::fields();
-        let assigned = descendants(self.function)
+        let assigned = python::descendants(self.function)
             .into_iter()
             .filter(|n| n.kind() == "assignment" && n.end_byte() <= self.before)
             .filter(|a| {
@@ -662,8 +638,8 @@ fn grows_exponentially(resolver: &Resolver, expr: Node, depth: usize) -> bool {
         return false;
     }
     match expr.kind() {
-        "call" if last_segment(expr, source) == "min" => false,
-        "call" if last_segment(expr, source) == "pow" => python::arguments(expr, source)
+        "call" if python::short_name(expr, source) == "min" => false,
+        "call" if python::short_name(expr, source) == "pow" => python::arguments(expr, source)
             .and_then(|a| a.positional.get(1).copied())
             .is_some_and(|exponent| mentions_retries(resolver, exponent, 0)),
         "binary_operator" => {
@@ -704,7 +680,7 @@ fn mentions_retries(resolver: &Resolver, expr: Node, depth: usize) -> bool {
     if depth > 4 {
         return false;
     }
-    descendants(expr)
+    python::descendants(expr)
         .into_iter()
         .filter(|n| n.kind() == "identifier")
         .any(|identifier| {
@@ -768,7 +744,7 @@ fn evaluate(resolver: &Resolver, expr: Node, retries: f64, depth: usize) -> Opti
                 .iter()
                 .map(|a| evaluate(resolver, *a, retries, depth + 1))
                 .collect();
-            match last_segment(expr, source) {
+            match python::short_name(expr, source) {
                 "min" => values.into_iter().flatten().reduce(f64::min),
                 "max" => values
                     .into_iter()
@@ -787,25 +763,10 @@ fn evaluate(resolver: &Resolver, expr: Node, retries: f64, depth: usize) -> Opti
 
 #[cfg(test)]
 mod tests {
-    use crate::analysis::{analyse, AllRules, Input};
-    use crate::syntax::FileKind;
-    use std::path::Path;
+    use crate::analysis::testing::findings_of;
 
     fn findings(source: &str) -> Vec<String> {
-        analyse(
-            &Input {
-                path: Path::new("app/tasks.py"),
-                text: source,
-                kind: FileKind::Python,
-                tree: None,
-            },
-            &AllRules,
-        )
-        .diagnostics
-        .into_iter()
-        .filter(|d| d.rule == "CEL001")
-        .map(|d| source[d.range].to_string())
-        .collect()
+        findings_of("CEL001", "app/tasks.py", source)
     }
 
     #[test]

@@ -153,11 +153,7 @@ fn message(what: &str, workers: bool) -> String {
 /// Modules that only developers run, by name: `dev.py`, `run_dev.py`, `debug_server.py`,
 /// `manage.py`, `runserver.py`.
 fn dev_script(path: &Path) -> bool {
-    let stem = path
-        .file_stem()
-        .and_then(|s| s.to_str())
-        .unwrap_or("")
-        .to_ascii_lowercase();
+    let stem = crate::analysis::context::lowercase_stem(path);
     stem.split(['_', '-', '.']).any(|w| {
         matches!(
             w,

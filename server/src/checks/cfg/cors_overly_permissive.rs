@@ -95,7 +95,7 @@ fn middleware(id: &'static str, py: &PythonFile, source: &str, out: &mut Vec<Dia
             }
             // `CORSMiddleware(app, ...)`, or an argument of `add_middleware(...)` /
             // `Middleware(...)`.
-            let call = match shared::called(py, expr) {
+            let call = match py.ancestry.called(expr) {
                 Some(call) => call,
                 None => {
                     let Some(args) = py

@@ -158,7 +158,7 @@ fn run_call<'t>(py: &PythonFile<'t>, object: Node<'t>, source: &str) -> Option<N
             && p.child_by_field_id(python::fields().attribute)
                 .is_some_and(|a| python::text(a, source) == "run")
     })?;
-    shared::called(py, run)
+    py.ancestry.called(run)
 }
 
 /// The name a call's result is assigned to: `app = Flask(__name__)` -> `app`.

@@ -195,11 +195,7 @@ impl Rule for DeployCheckSettingWeakened {
 
 /// `settings/base.py`, `settings/common.py`, `base_settings.py`, `_base_settings.py`.
 fn base_module(path: &Path) -> bool {
-    let stem = path
-        .file_stem()
-        .and_then(|s| s.to_str())
-        .unwrap_or("")
-        .to_ascii_lowercase();
+    let stem = crate::analysis::context::lowercase_stem(path);
     stem.trim_start_matches('_')
         .split(['_', '-', '.'])
         .any(|w| matches!(w, "base" | "common" | "defaults" | "shared"))
@@ -418,8 +414,7 @@ fn listed(items: &[String]) -> String {
 
 /// The whitespace before `node` when it starts its line.
 fn line_indent<'s>(node: Node, source: &'s str) -> Option<&'s str> {
-    let line_start = source[..node.start_byte()].rfind('\n').map_or(0, |i| i + 1);
-    let indent = &source[line_start..node.start_byte()];
+    let (_, indent) = python::line_prefix(source, node.start_byte());
     indent
         .chars()
         .all(|c| c == ' ' || c == '\t')
@@ -448,18 +443,7 @@ fn append(list: Node, last: Option<Node>, item: &str, source: &str) -> Edit {
     let Some(last) = last else {
         return Edit::insert(list.start_byte() + 1, item.to_string());
     };
-    let mut comma = None;
-    let mut sibling = last.next_sibling();
-    while let Some(s) = sibling {
-        match s.kind() {
-            "," => {
-                comma = Some(s);
-                break;
-            }
-            "comment" => sibling = s.next_sibling(),
-            _ => break,
-        }
-    }
+    let comma = python::comma_after(last);
     match (comma, line_indent(last, source)) {
         (Some(comma), Some(indent)) => Edit::insert(
             comma.end_byte(),

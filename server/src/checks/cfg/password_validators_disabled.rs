@@ -67,11 +67,7 @@ impl Rule for PasswordValidatorsDisabled {
 /// Test settings: `settings/test.py`, `test_settings.py`, anything under `tests/`.
 fn is_test_module(path: &Path) -> bool {
     let lower = |s: &str| s.to_ascii_lowercase();
-    let stem = path
-        .file_stem()
-        .and_then(|s| s.to_str())
-        .map(lower)
-        .unwrap_or_default();
+    let stem = crate::analysis::context::lowercase_stem(path);
     let test_word = |w: &str| {
         matches!(
             w,
@@ -109,10 +105,8 @@ fn delete_fix<'t>(py: &PythonFile<'t>, statement: Node<'t>, source: &str) -> Opt
     if others == 0 {
         return None;
     }
-    let line_start = source[..statement.start_byte()]
-        .rfind('\n')
-        .map_or(0, |i| i + 1);
-    if !source[line_start..statement.start_byte()].trim().is_empty() {
+    let (line_start, indent) = crate::syntax::python::line_prefix(source, statement.start_byte());
+    if !indent.trim().is_empty() {
         return None;
     }
     let rest = &source[statement.end_byte()..];

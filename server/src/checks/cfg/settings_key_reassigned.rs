@@ -314,9 +314,7 @@ fn squeeze(text: &str) -> String {
 /// deleting it would throw their edit away. Which value should stay is their call.
 fn deletion(py: &PythonFile, source: &str, first: &Assignment) -> Option<Fix> {
     let statement = first.statement;
-    let line_start = source[..statement.start_byte()]
-        .rfind('\n')
-        .map_or(0, |i| i + 1);
+    let (line_start, _) = python::line_prefix(source, statement.start_byte());
     if line_start != statement.start_byte() {
         return None;
     }

@@ -97,15 +97,6 @@ pub fn overridden_later(assignments: &[Assignment], index: usize, source: &str) 
 
 use crate::syntax::python::word_occurrences;
 
-/// The call whose callee is `expr`.
-pub fn called<'t>(py: &PythonFile<'t>, expr: Node<'t>) -> Option<Node<'t>> {
-    py.ancestry.parent(expr).filter(|p| {
-        p.kind() == "call"
-            && p.child_by_field_id(python::fields().function)
-                .is_some_and(|f| f.id() == expr.id())
-    })
-}
-
 /// Calls whose callee, qualified through the imports, satisfies `wanted`. The search starts from
 /// the text of the local names bound under `modules`.
 pub fn calls_to<'t>(
@@ -118,7 +109,7 @@ pub fn calls_to<'t>(
     for local in py.names.locals_under(modules) {
         for identifier in py.ancestry.identifiers(source, &local) {
             let expr = py.ancestry.attribute_chain(identifier);
-            let Some(call) = called(py, expr) else {
+            let Some(call) = py.ancestry.called(expr) else {
                 continue;
             };
             let Some(qualified) = py.names.qualify(expr, source) else {
@@ -182,11 +173,7 @@ pub fn production_settings(file: &File) -> bool {
 /// Examples and templates meant to be copied and edited (`settings_example.py`,
 /// `project_template/`, `docs_src/`): their literal values are placeholders.
 pub fn is_template(path: &Path) -> bool {
-    let stem = path
-        .file_stem()
-        .and_then(|s| s.to_str())
-        .unwrap_or("")
-        .to_ascii_lowercase();
+    let stem = crate::analysis::context::lowercase_stem(path);
     let template_word = |w: &str| {
         matches!(
             w,

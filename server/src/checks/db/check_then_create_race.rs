@@ -12,8 +12,9 @@ use regex::Regex;
 use tree_sitter::Node;
 
 use crate::analysis::{Diagnostic, File, PythonFile, Rule, Severity};
-use crate::checks::err::{decorators, enclosing_function, last_segment};
-use crate::syntax::python::{self, word_occurrences};
+use crate::checks::err::enclosing_function;
+use crate::checks::one_line;
+use crate::syntax::python::{self, last_segment, word_occurrences};
 use crate::syntax::FileKind;
 
 pub struct CheckThenCreateRace;
@@ -74,7 +75,7 @@ impl Rule for CheckThenCreateRace {
                 let fields = check.fields.join("`, `");
                 let message = format!(
                     "`{}` creates a row after a separate existence check on `{fields}` (line {line}): two concurrent requests can both pass the check and create duplicates; use `get_or_create` backed by a unique constraint, or catch IntegrityError",
-                    shorten(python::text(create, source))
+                    one_line(python::text(create, source), 60, "...)")
                 );
                 let mut diagnostic = Diagnostic::new(self.id(), create.byte_range(), message);
                 // Management commands usually run alone.
@@ -84,15 +85,6 @@ impl Rule for CheckThenCreateRace {
                 out.push(diagnostic);
             }
         }
-    }
-}
-
-fn shorten(text: &str) -> String {
-    let one_line = text.split_whitespace().collect::<Vec<_>>().join(" ");
-    if one_line.chars().count() > 60 {
-        format!("{}...)", one_line.chars().take(56).collect::<String>())
-    } else {
-        one_line
     }
 }
 
@@ -123,11 +115,7 @@ fn existence_check<'t>(
         .ancestry
         .parent(name)
         .filter(|a| a.kind() == "attribute")?;
-    let call = py.ancestry.parent(attribute).filter(|c| {
-        c.kind() == "call"
-            && c.child_by_field_id(fields.function)
-                .is_some_and(|f| f.id() == attribute.id())
-    })?;
+    let call = py.ancestry.called(attribute)?;
     let method = python::text(name, source);
     // Walk down the chain: `M.objects.filter(a=x).exclude(...).exists()`.
     let mut receiver = attribute.child_by_field_id(fields.object)?;
@@ -291,7 +279,6 @@ fn creates_after<'t>(
     function: Node<'t>,
     check: &Check,
 ) -> Vec<Node<'t>> {
-    let fields = python::fields();
     let from = check.call.end_byte();
     let scope = &source[from..function.end_byte()];
     // `M.objects.create(...)`, or `M(...)` (saved later) when the manager is `M.objects`.
@@ -325,11 +312,7 @@ fn creates_after<'t>(
         if python::text(callee, source) != callee_text {
             continue;
         }
-        let Some(call) = py.ancestry.parent(callee).filter(|c| {
-            c.kind() == "call"
-                && c.child_by_field_id(fields.function)
-                    .is_some_and(|f| f.id() == callee.id())
-        }) else {
+        let Some(call) = py.ancestry.called(callee) else {
             continue;
         };
         let Some(args) = python::arguments(call, source) else {
@@ -354,7 +337,9 @@ fn is_locked<'t>(py: &PythonFile<'t>, function: Node<'t>, source: &str) -> bool 
         return false;
     }
     body.contains("atomic")
-        || decorators(py, function)
+        || py
+            .ancestry
+            .decorators(function)
             .iter()
             .any(|d| python::text(*d, source).contains("atomic"))
 }

@@ -11,9 +11,13 @@ use regex::Regex;
 
 use tree_sitter::Node;
 
-use super::{enclosing_function, handlers, is_request_handler, last_segment, walk_own, Handler};
+use super::{
+    enclosing_function, handlers, is_client_error_name, is_request_handler, walk_own, Handler,
+};
 use crate::analysis::{Applicability, Diagnostic, Edit, File, Fix, PythonFile, Rule, Severity};
-use crate::syntax::{python, FileKind};
+use crate::checks::one_line;
+use crate::syntax::python::{self, last_segment};
+use crate::syntax::FileKind;
 
 pub struct ExceptionDetailInResponse;
 
@@ -243,7 +247,7 @@ impl Rule for ExceptionDetailInResponse {
                 };
                 let message = format!(
                     "`{}` sends the text of the exception caught by {caught} to the client through {}: it can reveal internals (SQL, paths, hosts, library details); log it and answer with a generic message",
-                    shorten(python::text(leak.source, source)),
+                    one_line(python::text(leak.source, source), 40, "..."),
                     leak.destination
                 );
                 let generic = if client_error_status(py, leak.carrier, source) {
@@ -275,15 +279,6 @@ impl Rule for ExceptionDetailInResponse {
                 );
             }
         }
-    }
-}
-
-fn shorten(text: &str) -> String {
-    let one_line = text.split_whitespace().collect::<Vec<_>>().join(" ");
-    if one_line.chars().count() > 40 {
-        format!("{}...", one_line.chars().take(37).collect::<String>())
-    } else {
-        one_line
     }
 }
 
@@ -498,7 +493,7 @@ fn destination<'t>(
                     carrier: parent,
                     destination: format!(
                         "the value returned by the view `{}`",
-                        super::function_name(function, source)
+                        python::definition_name(function, source)
                     ),
                 });
             }
@@ -602,17 +597,11 @@ fn log_line<'t>(
         }
         statement = parent;
     }
-    let start = statement.start_byte();
-    let line_start = source[..start].rfind('\n').map_or(0, |i| i + 1);
-    let indent = &source[line_start..start];
+    let (line_start, indent) = python::line_prefix(source, statement.start_byte());
     if !indent.chars().all(|c| c == ' ' || c == '\t') {
         return None;
     }
-    let newline = if source[..line_start].ends_with("\r\n") {
-        "\r\n"
-    } else {
-        "\n"
-    };
+    let newline = python::line_break_before(source, line_start);
     Some((
         line_start,
         format!("{indent}{logger}.exception(\"Request failed\"){newline}"),
@@ -656,48 +645,24 @@ fn client_error_status<'t>(py: &PythonFile<'t>, carrier: Node<'t>, source: &str)
         .iter()
         .any(|node| match python::literal(*node, source) {
             Some(python::Literal::Int(code)) => (400..500).contains(&code),
-            _ => {
-                let last = last_segment(python::text(*node, source));
-                last.starts_with("HTTP_4")
-                    || matches!(
-                        last,
-                        "BAD_REQUEST"
-                            | "UNAUTHORIZED"
-                            | "FORBIDDEN"
-                            | "NOT_FOUND"
-                            | "CONFLICT"
-                            | "UNPROCESSABLE_ENTITY"
-                    )
-            }
+            _ => is_client_error_name(last_segment(python::text(*node, source))),
         })
 }
 
 #[cfg(test)]
 mod tests {
     use crate::analysis::fix::apply_edits;
-    use crate::analysis::{analyse, AllRules, Input};
-    use crate::syntax::FileKind;
-    use std::path::Path;
+    use crate::analysis::testing::diagnostics_of;
 
     /// The source after applying the fix of each ERR003 finding, one at a time.
     fn fixed(source: &str) -> Vec<String> {
-        analyse(
-            &Input {
-                path: Path::new("app/views.py"),
-                text: source,
-                kind: FileKind::Python,
-                tree: None,
-            },
-            &AllRules,
-        )
-        .diagnostics
-        .into_iter()
-        .filter(|d| d.rule == "ERR003")
-        .map(|d| {
-            let fix = d.fix.expect("every ERR003 finding has a fix");
-            apply_edits(source, &fix.edits.iter().collect::<Vec<_>>()).0
-        })
-        .collect()
+        diagnostics_of("ERR003", "app/views.py", source)
+            .into_iter()
+            .map(|d| {
+                let fix = d.fix.expect("every ERR003 finding has a fix");
+                apply_edits(source, &fix.edits.iter().collect::<Vec<_>>()).0
+            })
+            .collect()
     }
 
     #[test]

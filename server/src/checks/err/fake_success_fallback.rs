@@ -6,10 +6,11 @@
 use tree_sitter::Node;
 
 use super::{
-    enclosing_function, function_name, handlers, is_request_handler, last_segment, walk_own,
+    enclosing_function, handlers, is_client_error_name, is_request_handler, is_server_error_name,
+    walk_own,
 };
 use crate::analysis::{Diagnostic, File, Rule, Severity};
-use crate::syntax::python::{self, Literal};
+use crate::syntax::python::{self, last_segment, Literal};
 use crate::syntax::FileKind;
 
 pub struct FakeSuccessFallback;
@@ -84,7 +85,7 @@ impl Rule for FakeSuccessFallback {
             let Some(function) = enclosing_function(py, handler.clause) else {
                 continue;
             };
-            let name = function_name(function, source);
+            let name = python::definition_name(function, source);
             // A function named for its fallback promises it (`safe_count`, `get_or_default`).
             if name.starts_with("safe_")
                 || name.starts_with("try_")
@@ -197,21 +198,7 @@ fn is_error_status(node: Node, source: &str) -> bool {
         Some(Literal::Int(code)) => code >= 400,
         _ => {
             let last = last_segment(python::text(node, source));
-            last.starts_with("HTTP_4")
-                || last.starts_with("HTTP_5")
-                || matches!(
-                    last,
-                    "BAD_REQUEST"
-                        | "UNAUTHORIZED"
-                        | "FORBIDDEN"
-                        | "NOT_FOUND"
-                        | "CONFLICT"
-                        | "UNPROCESSABLE_ENTITY"
-                        | "INTERNAL_SERVER_ERROR"
-                        | "BAD_GATEWAY"
-                        | "SERVICE_UNAVAILABLE"
-                        | "GATEWAY_TIMEOUT"
-                )
+            is_client_error_name(last) || is_server_error_name(last)
         }
     }
 }

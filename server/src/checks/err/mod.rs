@@ -9,7 +9,7 @@ pub mod fake_success_fallback;
 use tree_sitter::Node;
 
 use crate::analysis::PythonFile;
-use crate::syntax::python::{self, word_occurrences};
+use crate::syntax::python::{self, last_segment, word_occurrences};
 
 /// One `except` clause of the module.
 pub struct Handler<'t> {
@@ -51,8 +51,29 @@ impl Handler<'_> {
     }
 }
 
-pub fn last_segment(dotted: &str) -> &str {
-    dotted.rsplit('.').next().unwrap_or(dotted).trim()
+/// A named status constant for a client error, by its last segment: `HTTP_404_NOT_FOUND`
+/// (DRF's `status`), `BAD_REQUEST` (`HTTPStatus`).
+pub fn is_client_error_name(name: &str) -> bool {
+    name.starts_with("HTTP_4")
+        || matches!(
+            name,
+            "BAD_REQUEST"
+                | "UNAUTHORIZED"
+                | "FORBIDDEN"
+                | "NOT_FOUND"
+                | "CONFLICT"
+                | "UNPROCESSABLE_ENTITY"
+        )
+}
+
+/// A named status constant for a server error, by its last segment: `HTTP_500_...`,
+/// `INTERNAL_SERVER_ERROR`.
+pub fn is_server_error_name(name: &str) -> bool {
+    name.starts_with("HTTP_5")
+        || matches!(
+            name,
+            "INTERNAL_SERVER_ERROR" | "BAD_GATEWAY" | "SERVICE_UNAVAILABLE" | "GATEWAY_TIMEOUT"
+        )
 }
 
 /// Every `except` clause (not `except*`), found from the keyword's text occurrences: strings,
@@ -133,30 +154,6 @@ pub fn enclosing_function<'t>(py: &PythonFile<'t>, node: Node<'t>) -> Option<Nod
     }
 }
 
-pub fn function_name<'s>(function: Node, source: &'s str) -> &'s str {
-    function
-        .child_by_field_id(python::fields().name)
-        .map_or("", |n| python::text(n, source))
-}
-
-/// Decorator expressions of a function (`app.get("/x")`, `api_view(["GET"])`, `login_required`).
-pub fn decorators<'t>(py: &PythonFile<'t>, function: Node<'t>) -> Vec<Node<'t>> {
-    let Some(definition) = py
-        .ancestry
-        .parent(function)
-        .filter(|p| p.kind() == "decorated_definition")
-    else {
-        return Vec::new();
-    };
-    let mut cursor = definition.walk();
-    let found = definition
-        .named_children(&mut cursor)
-        .filter(|d| d.kind() == "decorator")
-        .filter_map(|d| d.named_child(0))
-        .collect();
-    found
-}
-
 /// HTTP-method and route decorators of FastAPI, Starlette, Flask, Django Ninja, Litestar
 /// (`@app.get(...)`, `@router.post(...)`, `@bp.route(...)`, `@api.api_operation(...)`).
 const ROUTE_DECORATOR_METHODS: &[&str] = &[
@@ -187,10 +184,12 @@ const VIEW_DECORATORS: &[&str] = &[
     "permission_required",
 ];
 
+/// `@<object>.<route method>(` anywhere in the text.
 static ROUTE_DECORATOR: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
-    regex::Regex::new(
-        r"@\s*[\w.]+\.(get|post|put|patch|delete|head|options|trace|route|api_route|websocket|api_operation)\s*\(",
-    )
+    regex::Regex::new(&format!(
+        r"@\s*[\w.]+\.({})\s*\(",
+        ROUTE_DECORATOR_METHODS.join("|")
+    ))
     .expect("valid route decorator regex")
 });
 
@@ -209,7 +208,7 @@ pub fn may_hold_web_code(text: &str) -> bool {
 /// Whether `function` answers HTTP requests: a route decorator, a Django/DRF view decorator, or a
 /// `request` parameter in first place (after `self`/`cls` for class-based views).
 pub fn is_request_handler<'t>(py: &PythonFile<'t>, function: Node<'t>, source: &str) -> bool {
-    let by_decorator = decorators(py, function).into_iter().any(|d| {
+    let by_decorator = py.ancestry.decorators(function).into_iter().any(|d| {
         let (callee, is_call) = match d.kind() {
             "call" => match d.child_by_field_id(python::fields().function) {
                 Some(f) => (f, true),

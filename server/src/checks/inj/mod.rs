@@ -359,11 +359,7 @@ fn list_growth<'t>(
     if !matches!(method, "append" | "extend" | "insert") {
         return None;
     }
-    let call = py.ancestry.parent(attribute).filter(|c| {
-        c.kind() == "call"
-            && c.child_by_field_id(f.function)
-                .is_some_and(|x| x.id() == attribute.id())
-    })?;
+    let call = py.ancestry.called(attribute)?;
     let args = python::arguments(call, source)?;
     Some((call, *args.positional.last()?))
 }

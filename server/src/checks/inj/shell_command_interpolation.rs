@@ -149,21 +149,7 @@ fn shell_calls<'t>(py: &crate::analysis::PythonFile<'t>, source: &str) -> Vec<No
         "create_subprocess_shell",
     ] {
         for identifier in py.ancestry.identifiers(source, name) {
-            let callee = match py.ancestry.parent(identifier) {
-                Some(p)
-                    if p.kind() == "attribute"
-                        && p.child_by_field_id(f.attribute)
-                            .is_some_and(|a| a.id() == identifier.id()) =>
-                {
-                    p
-                }
-                _ => identifier,
-            };
-            let Some(call) = py.ancestry.parent(callee).filter(|c| {
-                c.kind() == "call"
-                    && c.child_by_field_id(f.function)
-                        .is_some_and(|x| x.id() == callee.id())
-            }) else {
+            let Some((_, call)) = py.ancestry.call_named(identifier) else {
                 continue;
             };
             if SHELL_FUNCTIONS.contains(&qualified(call).as_str())
@@ -253,25 +239,10 @@ fn shell_dash_c<'t>(
 
 #[cfg(test)]
 mod tests {
-    use crate::analysis::{analyse, AllRules, Input};
-    use crate::syntax::FileKind;
-    use std::path::Path;
+    use crate::analysis::testing::findings_of;
 
     fn findings(source: &str) -> Vec<String> {
-        analyse(
-            &Input {
-                path: Path::new("app/tasks.py"),
-                text: source,
-                kind: FileKind::Python,
-                tree: None,
-            },
-            &AllRules,
-        )
-        .diagnostics
-        .into_iter()
-        .filter(|d| d.rule == "INJ002")
-        .map(|d| source[d.range].to_string())
-        .collect()
+        findings_of("INJ002", "app/tasks.py", source)
     }
 
     #[test]

@@ -165,24 +165,8 @@ fn sinks<'t>(py: &PythonFile<'t>, source: &str) -> Vec<(Node<'t>, Node<'t>, bool
         else {
             continue;
         };
-        let Some(parent) = py.ancestry.parent(identifier) else {
-            continue;
-        };
         // `obj.name(...)` or `name(...)`
-        let callee = if parent.kind() == "attribute"
-            && parent
-                .child_by_field_id(f.attribute)
-                .is_some_and(|a| a.id() == identifier.id())
-        {
-            parent
-        } else {
-            identifier
-        };
-        let Some(call) = py.ancestry.parent(callee).filter(|c| {
-            c.kind() == "call"
-                && c.child_by_field_id(f.function)
-                    .is_some_and(|x| x.id() == callee.id())
-        }) else {
+        let Some((callee, call)) = py.ancestry.call_named(identifier) else {
             continue;
         };
         let Some(args) = python::arguments(call, source) else {
@@ -256,25 +240,13 @@ fn sinks<'t>(py: &PythonFile<'t>, source: &str) -> Vec<(Node<'t>, Node<'t>, bool
 
 #[cfg(test)]
 mod tests {
+    use crate::analysis::testing::findings_of;
     use crate::analysis::{analyse, AllRules, Input};
     use crate::syntax::FileKind;
     use std::path::Path;
 
     fn findings(source: &str) -> Vec<String> {
-        analyse(
-            &Input {
-                path: Path::new("app/queries.py"),
-                text: source,
-                kind: FileKind::Python,
-                tree: None,
-            },
-            &AllRules,
-        )
-        .diagnostics
-        .into_iter()
-        .filter(|d| d.rule == "INJ001")
-        .map(|d| source[d.range].to_string())
-        .collect()
+        findings_of("INJ001", "app/queries.py", source)
     }
 
     #[test]

@@ -130,7 +130,6 @@ fn safe_load_fix(call: Node, data: Node, args: &python::Arguments, source: &str)
 /// Calls into a code-running deserializer, found from the text of the function names and
 /// qualified through the imports.
 fn loader_calls<'t>(py: &PythonFile<'t>, source: &str) -> Vec<(Node<'t>, String, Loader)> {
-    let f = python::fields();
     let mut out: Vec<(Node<'t>, String, Loader)> = Vec::new();
     for name in [
         "loads",
@@ -142,21 +141,7 @@ fn loader_calls<'t>(py: &PythonFile<'t>, source: &str) -> Vec<(Node<'t>, String,
         "unsafe_load_all",
     ] {
         for identifier in py.ancestry.identifiers(source, name) {
-            let callee = match py.ancestry.parent(identifier) {
-                Some(p)
-                    if p.kind() == "attribute"
-                        && p.child_by_field_id(f.attribute)
-                            .is_some_and(|a| a.id() == identifier.id()) =>
-                {
-                    p
-                }
-                _ => identifier,
-            };
-            let Some(call) = py.ancestry.parent(callee).filter(|c| {
-                c.kind() == "call"
-                    && c.child_by_field_id(f.function)
-                        .is_some_and(|x| x.id() == callee.id())
-            }) else {
+            let Some((callee, call)) = py.ancestry.call_named(identifier) else {
                 continue;
             };
             let Some(qualified) = py.names.qualify(callee, source) else {
@@ -183,25 +168,13 @@ fn loader_calls<'t>(py: &PythonFile<'t>, source: &str) -> Vec<(Node<'t>, String,
 
 #[cfg(test)]
 mod tests {
-    use crate::analysis::{analyse, AllRules, Input};
-    use crate::syntax::FileKind;
-    use std::path::Path;
+    use crate::analysis::testing::diagnostics_of;
 
     fn findings(source: &str) -> Vec<(String, bool)> {
-        analyse(
-            &Input {
-                path: Path::new("app/views.py"),
-                text: source,
-                kind: FileKind::Python,
-                tree: None,
-            },
-            &AllRules,
-        )
-        .diagnostics
-        .into_iter()
-        .filter(|d| d.rule == "INJ003")
-        .map(|d| (source[d.range].to_string(), d.fix.is_some()))
-        .collect()
+        diagnostics_of("INJ003", "app/views.py", source)
+            .into_iter()
+            .map(|d| (source[d.range].to_string(), d.fix.is_some()))
+            .collect()
     }
 
     #[test]

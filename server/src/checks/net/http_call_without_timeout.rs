@@ -151,25 +151,10 @@ fn sessions_with_adapters(
 
 #[cfg(test)]
 mod tests {
-    use crate::analysis::{analyse, AllRules, Input};
-    use crate::syntax::FileKind;
-    use std::path::Path;
+    use crate::analysis::testing::findings_of;
 
     fn findings(path: &str, source: &str) -> Vec<String> {
-        analyse(
-            &Input {
-                path: Path::new(path),
-                text: source,
-                kind: FileKind::Python,
-                tree: None,
-            },
-            &AllRules,
-        )
-        .diagnostics
-        .into_iter()
-        .filter(|d| d.rule == "NET002")
-        .map(|d| source[d.range].to_string())
-        .collect()
+        findings_of("NET002", path, source)
     }
 
     #[test]

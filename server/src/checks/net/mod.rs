@@ -139,12 +139,6 @@ fn qualify(
     }
 }
 
-fn is_field<'t>(parent: Node<'t>, field: u16, child: Node<'t>) -> bool {
-    parent
-        .child_by_field_id(field)
-        .is_some_and(|c| c.id() == child.id())
-}
-
 /// The value a binding occurrence of a name receives, when the occurrence binds it:
 /// `Some(Some(value))` for `name = value` / `with value as name`, `Some(None)` for other
 /// bindings (parameters, loop targets, tuple unpacking), `None` when it only reads the name.
@@ -155,10 +149,10 @@ fn binding_value<'t>(
     let parent = ancestry.parent(identifier)?;
     let fields = python::fields();
     match parent.kind() {
-        "assignment" if is_field(parent, fields.left, identifier) => {
+        "assignment" if python::is_field(parent, fields.left, identifier) => {
             Some(parent.child_by_field_id(fields.right))
         }
-        "augmented_assignment" if is_field(parent, fields.left, identifier) => Some(None),
+        "augmented_assignment" if python::is_field(parent, fields.left, identifier) => Some(None),
         "as_pattern_target" => {
             let pattern = ancestry.parent(parent).filter(|p| p.kind() == "as_pattern");
             Some(pattern.and_then(|p| p.named_child(0)))
@@ -176,16 +170,18 @@ fn binding_value<'t>(
             if matches!(
                 parent.kind(),
                 "default_parameter" | "typed_default_parameter"
-            ) && !is_field(parent, fields.name, identifier)
+            ) && !python::is_field(parent, fields.name, identifier)
             {
                 return None;
             }
             Some(None)
         }
-        "for_statement" | "for_in_clause" if is_field(parent, fields.left, identifier) => {
+        "for_statement" | "for_in_clause" if python::is_field(parent, fields.left, identifier) => {
             Some(None)
         }
-        "function_definition" | "class_definition" if is_field(parent, fields.name, identifier) => {
+        "function_definition" | "class_definition"
+            if python::is_field(parent, fields.name, identifier) =>
+        {
             Some(None)
         }
         _ => None,
@@ -237,17 +233,8 @@ pub fn http_calls<'t>(py: &PythonFile<'t>, source: &str) -> Vec<HttpCall<'t>> {
         for identifier in identifiers {
             let mut expr = identifier;
             loop {
-                while let Some(parent) = ancestry.parent(expr) {
-                    if parent.kind() == "attribute" && is_field(parent, fields.object, expr) {
-                        expr = parent;
-                    } else {
-                        break;
-                    }
-                }
-                let Some(call) = ancestry
-                    .parent(expr)
-                    .filter(|p| p.kind() == "call" && is_field(*p, fields.function, expr))
-                else {
+                expr = ancestry.attribute_chain(expr);
+                let Some(call) = ancestry.called(expr) else {
                     break;
                 };
                 if seen.insert(call.id()) {
@@ -275,7 +262,9 @@ pub fn http_calls<'t>(py: &PythonFile<'t>, source: &str) -> Vec<HttpCall<'t>> {
                 }
                 // `requests.Session().get(...)`: continue along the chain.
                 match ancestry.parent(call) {
-                    Some(p) if p.kind() == "attribute" && is_field(p, fields.object, call) => {
+                    Some(p)
+                        if p.kind() == "attribute" && python::is_field(p, fields.object, call) =>
+                    {
                         expr = p;
                     }
                     _ => break,
@@ -299,7 +288,7 @@ fn bound_name<'t>(call: Node<'t>, source: &str, ancestry: &python::Ancestry<'t>)
     let parent = ancestry.parent(call)?;
     let fields = python::fields();
     let target = match parent.kind() {
-        "assignment" if is_field(parent, fields.right, call) => {
+        "assignment" if python::is_field(parent, fields.right, call) => {
             parent.child_by_field_id(fields.left)?
         }
         "as_pattern" if parent.named_child(0).is_some_and(|v| v.id() == call.id()) => {

@@ -308,25 +308,14 @@ fn cert_reqs(py: &PythonFile, source: &str, out: &mut Vec<Diagnostic>) {
 
 #[cfg(test)]
 mod tests {
-    use crate::analysis::{analyse, AllRules, Input, Severity};
-    use crate::syntax::FileKind;
-    use std::path::Path;
+    use crate::analysis::testing::diagnostics_of;
+    use crate::analysis::Severity;
 
     fn findings(path: &str, source: &str) -> Vec<(String, Severity, bool)> {
-        analyse(
-            &Input {
-                path: Path::new(path),
-                text: source,
-                kind: FileKind::Python,
-                tree: None,
-            },
-            &AllRules,
-        )
-        .diagnostics
-        .into_iter()
-        .filter(|d| d.rule == "NET001")
-        .map(|d| (source[d.range].to_string(), d.severity, d.fix.is_some()))
-        .collect()
+        diagnostics_of("NET001", path, source)
+            .into_iter()
+            .map(|d| (source[d.range].to_string(), d.severity, d.fix.is_some()))
+            .collect()
     }
 
     #[test]

@@ -294,12 +294,6 @@ fn identifier_around(source: &str, start: usize, end: usize) -> (usize, usize) {
     (s, e)
 }
 
-fn is_field<'t>(parent: Node<'t>, field: u16, child: Node<'t>) -> bool {
-    parent
-        .child_by_field_id(field)
-        .is_some_and(|c| c.id() == child.id())
-}
-
 /// Methods whose result still is the secret (`token.strip()`).
 const PRESERVING_METHODS: &[&str] = &[
     "strip",
@@ -326,7 +320,7 @@ fn secret_lookup<'t>(py: &PythonFile<'t>, source: &str, content: Node<'t>) -> Op
     }
     let parent = py.ancestry.parent(string)?;
     match parent.kind() {
-        "subscript" if is_field(parent, f.subscript, string) => Some(parent),
+        "subscript" if python::is_field(parent, f.subscript, string) => Some(parent),
         "argument_list" => {
             let call = py.ancestry.parent(parent)?;
             let function = call.child_by_field_id(f.function)?;
@@ -356,7 +350,7 @@ fn logged_value<'t>(
     let parent = py.ancestry.parent(identifier)?;
     let mut node = match parent.kind() {
         // `logger.info("login", password=pw)`: the keyword names what is logged.
-        "keyword_argument" if is_field(parent, f.name, identifier) => {
+        "keyword_argument" if python::is_field(parent, f.name, identifier) => {
             let value = crate::checks::inj::unparenthesize(parent.child_by_field_id(f.value)?);
             if python::literal(value, source).is_some()
                 || !matches!(
@@ -369,7 +363,7 @@ fn logged_value<'t>(
             let call = py.ancestry.parent(py.ancestry.parent(parent)?)?;
             return (call.kind() == "call").then_some((parent, call, parent));
         }
-        "attribute" if is_field(parent, f.attribute, identifier) => {
+        "attribute" if python::is_field(parent, f.attribute, identifier) => {
             let object_is_value = parent
                 .child_by_field_id(f.object)
                 .is_some_and(|o| !matches!(o.kind(), "call"));
@@ -385,13 +379,10 @@ fn logged_value<'t>(
     if let Some(attribute) = py
         .ancestry
         .parent(node)
-        .filter(|p| p.kind() == "attribute" && is_field(*p, f.object, node))
+        .filter(|p| p.kind() == "attribute" && python::is_field(*p, f.object, node))
     {
         let member = python::text(attribute.child_by_field_id(f.attribute)?, source);
-        let call = py
-            .ancestry
-            .parent(attribute)
-            .filter(|c| c.kind() == "call" && is_field(*c, f.function, attribute));
+        let call = py.ancestry.called(attribute);
         match call {
             Some(call) if PRESERVING_METHODS.contains(&member) => node = call,
             None if VALUE_MEMBERS.contains(&member) => {
@@ -417,7 +408,7 @@ fn logged_value<'t>(
             | "set"
             | "expression_list"
             | "dictionary" => node = parent,
-            "pair" if is_field(parent, f.value, node) => node = parent,
+            "pair" if python::is_field(parent, f.value, node) => node = parent,
             "binary_operator" => {
                 let operator = python::text(parent.child_by_field_id(f.operator)?, source);
                 if operator != "%" && operator != "+" {
@@ -425,7 +416,7 @@ fn logged_value<'t>(
                 }
                 node = parent;
             }
-            "keyword_argument" if is_field(parent, f.value, node) => node = parent,
+            "keyword_argument" if python::is_field(parent, f.value, node) => node = parent,
             "conditional_expression" => {
                 // `a if condition else b`: the condition is not printed.
                 if parent.named_child(1).is_some_and(|c| c.id() == node.id()) {
@@ -563,25 +554,10 @@ fn log_call(
 #[cfg(test)]
 mod tests {
     use super::names_secret_value;
-    use crate::analysis::{analyse, AllRules, Input};
-    use crate::syntax::FileKind;
-    use std::path::Path;
+    use crate::analysis::testing::findings_of;
 
     fn findings(source: &str) -> Vec<String> {
-        analyse(
-            &Input {
-                path: Path::new("app/services.py"),
-                text: source,
-                kind: FileKind::Python,
-                tree: None,
-            },
-            &AllRules,
-        )
-        .diagnostics
-        .into_iter()
-        .filter(|d| d.rule == "OPS001")
-        .map(|d| source[d.range].to_string())
-        .collect()
+        findings_of("OPS001", "app/services.py", source)
     }
 
     #[test]

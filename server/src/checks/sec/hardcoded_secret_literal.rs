@@ -273,12 +273,7 @@ fn is_configuration_module(file: &File) -> bool {
     if shared::production_settings(file) {
         return true;
     }
-    let stem = file
-        .path
-        .file_stem()
-        .and_then(|s| s.to_str())
-        .unwrap_or("")
-        .to_ascii_lowercase();
+    let stem = crate::analysis::context::lowercase_stem(file.path);
     matches!(
         stem.as_str(),
         "config" | "conf" | "configuration" | "prod" | "production"

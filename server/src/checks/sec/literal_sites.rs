@@ -318,7 +318,7 @@ pub fn account_password_arguments<'t>(
                 .parent(identifier)
                 .filter(|p| p.kind() == "attribute")
                 .unwrap_or(identifier);
-            let Some(call) = shared::called(py, callee) else {
+            let Some(call) = py.ancestry.called(callee) else {
                 continue;
             };
             let Some(args) = python::arguments(call, source) else {
@@ -352,25 +352,11 @@ pub fn claimed_by_format_rule(value: &str) -> bool {
 
 #[cfg(test)]
 mod tests {
-    use std::path::Path;
-
-    use crate::analysis::{analyse, AllRules, Diagnostic, Input};
-    use crate::syntax::FileKind;
+    use crate::analysis::testing::diagnostics_of;
+    use crate::analysis::Diagnostic;
 
     fn findings(path: &str, code: &str, rule: &str) -> Vec<Diagnostic> {
-        analyse(
-            &Input {
-                path: Path::new(path),
-                text: code,
-                kind: FileKind::Python,
-                tree: None,
-            },
-            &AllRules,
-        )
-        .diagnostics
-        .into_iter()
-        .filter(|d| d.rule == rule)
-        .collect()
+        diagnostics_of(rule, path, code)
     }
 
     fn fixed_text(code: &str, d: &Diagnostic) -> String {

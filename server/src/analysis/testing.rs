@@ -1,0 +1,32 @@
+//! What the rule tests share: analyse a Python snippet as if it stood at a path, with every rule
+//! on, and keep the findings of the one rule under test.
+
+use std::path::Path;
+
+use super::{analyse, AllRules, Diagnostic, Input};
+use crate::syntax::FileKind;
+
+/// The findings of `rule` in `source`, analysed as the Python file at `path`.
+pub fn diagnostics_of(rule: &str, path: &str, source: &str) -> Vec<Diagnostic> {
+    analyse(
+        &Input {
+            path: Path::new(path),
+            text: source,
+            kind: FileKind::Python,
+            tree: None,
+        },
+        &AllRules,
+    )
+    .diagnostics
+    .into_iter()
+    .filter(|d| d.rule == rule)
+    .collect()
+}
+
+/// The source text of each finding of `rule` in `source`, analysed as the Python file at `path`.
+pub fn findings_of(rule: &str, path: &str, source: &str) -> Vec<String> {
+    diagnostics_of(rule, path, source)
+        .into_iter()
+        .map(|d| source[d.range].to_string())
+        .collect()
+}

@@ -620,16 +620,13 @@ class StripeWebhookView(APIView):
     assert_eq!(found, expected);
 }
 
-/// The cache's entries (not its `.gitignore` and `CACHEDIR.TAG`).
-fn cache_entries(dir: &std::path::Path) -> Vec<PathBuf> {
-    std::fs::read_dir(dir)
-        .map(|entries| {
-            entries
-                .filter_map(|e| e.ok().map(|e| e.path()))
-                .filter(|p| p.extension().is_some_and(|x| x == "json"))
-                .collect()
-        })
-        .unwrap_or_default()
+/// The number of files the cache in `dir` holds results for.
+fn cached_files(dir: &std::path::Path) -> usize {
+    std::fs::read(dir.join("results.json"))
+        .ok()
+        .and_then(|bytes| serde_json::from_slice::<Value>(&bytes).ok())
+        .and_then(|v| v["entries"].as_object().map(|m| m.len()))
+        .unwrap_or(0)
 }
 
 #[test]
@@ -660,7 +657,7 @@ fn a_warm_run_reports_exactly_what_the_cold_run_did_in_every_format() {
     assert!(std::fs::read_to_string(cache.join("CACHEDIR.TAG"))
         .unwrap()
         .starts_with("Signature: 8a477f597d28d172789f06886806bc55"));
-    assert_eq!(cache_entries(&cache).len(), 3);
+    assert_eq!(cached_files(&cache), 3);
 }
 
 #[test]
@@ -710,12 +707,12 @@ fn a_changed_configuration_changes_cached_results() {
 }
 
 #[test]
-fn a_corrupt_cache_entry_is_ignored() {
+fn a_corrupt_cache_is_ignored() {
     let p = Project::new(&[("proj/settings.py", SETTINGS.as_bytes())]);
     let cold = p.run(&["check", "--format", "json"]);
-    let entries = cache_entries(&p.root.join(".preflight_cache"));
-    assert_eq!(entries.len(), 1);
-    let entry = std::fs::read(&entries[0]).unwrap();
+    let results = p.root.join(".preflight_cache/results.json");
+    assert_eq!(cached_files(&p.root.join(".preflight_cache")), 1);
+    let entry = std::fs::read(&results).unwrap();
     let damaged: Vec<Vec<u8>> = vec![
         entry[..entry.len() / 2].to_vec(),
         b"\xff\x00garbage".to_vec(),
@@ -728,7 +725,7 @@ fn a_corrupt_cache_entry_is_ignored() {
             .into_bytes(),
     ];
     for bytes in damaged {
-        std::fs::write(&entries[0], &bytes).unwrap();
+        std::fs::write(&results, &bytes).unwrap();
         let out = p.run(&["check", "--format", "json"]);
         assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
         assert_eq!(stdout(&out), stdout(&cold));
@@ -745,7 +742,7 @@ fn no_cache_writes_no_cache_and_cache_dir_moves_it() {
     let out = p.run(&["check", "--cache-dir", "elsewhere/cache"]);
     assert_eq!(out.status.code(), Some(1));
     assert!(!p.root.join(".preflight_cache").exists());
-    assert_eq!(cache_entries(&p.root.join("elsewhere/cache")).len(), 1);
+    assert_eq!(cached_files(&p.root.join("elsewhere/cache")), 1);
 }
 
 #[test]
@@ -769,9 +766,8 @@ fn fix_does_not_use_the_cache() {
     let p = Project::new(&[("proj/settings.py", SETTINGS.as_bytes())]);
     // A cached result for the unfixed file exists...
     assert_eq!(p.run(&["check"]).status.code(), Some(1));
-    let cache = p.root.join(".preflight_cache");
-    let entries = cache_entries(&cache);
-    let before: Vec<Vec<u8>> = entries.iter().map(|e| std::fs::read(e).unwrap()).collect();
+    let results = p.root.join(".preflight_cache/results.json");
+    let before = std::fs::read(&results).unwrap();
     // ...and --fix still analyses and fixes the file, leaving the cache as it was.
     let out = p.run(&["check", "--fix"]);
     assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
@@ -780,8 +776,7 @@ fn fix_does_not_use_the_cache() {
         "{}",
         stdout(&out)
     );
-    let after: Vec<Vec<u8>> = entries.iter().map(|e| std::fs::read(e).unwrap()).collect();
-    assert_eq!(before, after);
+    assert_eq!(std::fs::read(&results).unwrap(), before);
     // Without a cache, --fix creates none.
     let q = Project::new(&[("proj/settings.py", SETTINGS.as_bytes())]);
     assert_eq!(q.run(&["check", "--fix"]).status.code(), Some(0));
@@ -789,4 +784,22 @@ fn fix_does_not_use_the_cache() {
     // The next plain run sees the fixed file, not the cached findings.
     let out = p.run(&["check"]);
     assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
+}
+
+#[test]
+fn checking_part_of_a_project_keeps_the_rest_of_the_cache_and_deleted_files_leave_it() {
+    let p = Project::new(&[
+        ("proj/settings.py", SETTINGS.as_bytes()),
+        ("app/config.py", SETTINGS.as_bytes()),
+    ]);
+    let cache = p.root.join(".preflight_cache");
+    p.run(&["check"]);
+    assert_eq!(cached_files(&cache), 2);
+    std::fs::write(p.root.join("proj/settings.py"), "X = 1\n").unwrap();
+    assert_eq!(p.run(&["check", "proj"]).status.code(), Some(0));
+    assert_eq!(cached_files(&cache), 2);
+    std::fs::remove_file(p.root.join("app/config.py")).unwrap();
+    std::fs::write(p.root.join("proj/settings.py"), SETTINGS).unwrap();
+    assert_eq!(p.run(&["check"]).status.code(), Some(1));
+    assert_eq!(cached_files(&cache), 1);
 }

@@ -1,5 +1,7 @@
-//! The result cache of `preflight check`: one small JSON file per checked source file, so a second
-//! run over unchanged files does not parse them again.
+//! The result cache of `preflight check`: one JSON file holding each checked file's findings, read
+//! once at the start of a run and replaced once at its end, so a second run over unchanged files
+//! does not parse them again. (One file for the run: creating thousands of small files cost more
+//! than the parsing it saved.)
 //!
 //! An entry is used only when the file's path, the hash of its exact bytes and the fingerprint of
 //! everything else that decides the result (this binary, the rule catalog, the resolved rule
@@ -7,10 +9,12 @@
 //! directory that cannot be written is reported once and the run goes on without the cache.
 
 use std::collections::hash_map::DefaultHasher;
+use std::collections::{HashMap, HashSet};
 use std::hash::{Hash, Hasher};
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Mutex;
 
 use serde::{Deserialize, Serialize};
 
@@ -23,6 +27,9 @@ const FORMAT: u32 = 1;
 /// The default location, relative to the current directory (like ruff's `.ruff_cache`).
 pub const DEFAULT_DIR: &str = ".preflight_cache";
 
+/// The file inside the cache directory that holds the results.
+pub const RESULTS_FILE: &str = "results.json";
+
 const CACHEDIR_TAG: &str = "Signature: 8a477f597d28d172789f06886806bc55\n\
 # This file is a cache directory tag created by preflight.\n\
 # For information about cache directory tags see https://bford.info/cachedir/\n";
@@ -32,11 +39,16 @@ pub struct Cache {
     /// This binary and its rule catalog.
     build: String,
     disabled: AtomicBool,
-    counter: AtomicUsize,
+    /// The results of the previous runs, by absolute path.
+    entries: Mutex<HashMap<String, Entry>>,
+    /// Paths this run looked up or stored (kept even if the file is gone by the end).
+    touched: Mutex<HashSet<String>>,
+    changed: AtomicBool,
 }
 
 /// Two independent 64-bit SipHash values (`DefaultHasher` with fixed keys). Its output may differ
-/// between builds of the compiler, which is why every key also carries the build fingerprint.
+/// between builds of the compiler, which is why the results file also carries the build
+/// fingerprint.
 fn hash128(parts: &[&[u8]]) -> String {
     let mut a = DefaultHasher::new();
     let mut b = DefaultHasher::new();
@@ -76,10 +88,15 @@ fn build_fingerprint() -> Option<String> {
 }
 
 #[derive(Serialize, Deserialize)]
+struct Stored {
+    build: String,
+    entries: HashMap<String, Entry>,
+}
+
+#[derive(Serialize, Deserialize)]
 struct Entry {
-    path: String,
     content: String,
-    fingerprint: String,
+    config: String,
     diagnostics: Vec<StoredDiagnostic>,
 }
 
@@ -104,7 +121,7 @@ struct StoredFix {
 pub struct Key {
     path: String,
     content: String,
-    fingerprint: String,
+    config: String,
 }
 
 impl Cache {
@@ -114,7 +131,9 @@ impl Cache {
             dir,
             build: build_fingerprint()?,
             disabled: AtomicBool::new(false),
-            counter: AtomicUsize::new(0),
+            entries: Mutex::new(HashMap::new()),
+            touched: Mutex::new(HashSet::new()),
+            changed: AtomicBool::new(false),
         })
     }
 
@@ -124,14 +143,30 @@ impl Cache {
         let path = std::path::absolute(path).ok()?.to_str()?.to_string();
         Some(Key {
             content: hash128(&[text.as_bytes()]),
-            fingerprint: format!("{}-{}", self.build, hash128(&[config.as_bytes()])),
+            config: hash128(&[config.as_bytes()]),
             path,
         })
     }
 
-    fn entry_path(&self, key: &Key) -> PathBuf {
-        self.dir
-            .join(format!("{}.json", hash128(&[key.path.as_bytes()])))
+    /// Creates the directory (with its `.gitignore` and `CACHEDIR.TAG`) if needed and reads the
+    /// previous results; a damaged or foreign results file counts as empty. If the directory
+    /// cannot be made the cache is off for this run, with one note.
+    pub fn load(&self) {
+        if let Err(e) = self.create_dir() {
+            self.disabled.store(true, Ordering::Relaxed);
+            eprintln!(
+                "preflight: note: cannot use the cache directory {}: {e}; continuing without it",
+                self.dir.display()
+            );
+            return;
+        }
+        let stored = std::fs::read(self.dir.join(RESULTS_FILE))
+            .ok()
+            .and_then(|bytes| serde_json::from_slice::<Stored>(&bytes).ok())
+            .filter(|stored| stored.build == self.build);
+        if let (Some(stored), Ok(mut entries)) = (stored, self.entries.lock()) {
+            *entries = stored.entries;
+        }
     }
 
     /// The cached diagnostics of the file, or `None` on any mismatch or damage.
@@ -139,12 +174,12 @@ impl Cache {
         if self.disabled.load(Ordering::Relaxed) {
             return None;
         }
-        let bytes = std::fs::read(self.entry_path(key)).ok()?;
-        let entry: Entry = serde_json::from_slice(&bytes).ok()?;
-        if entry.path != key.path
-            || entry.content != key.content
-            || entry.fingerprint != key.fingerprint
-        {
+        if let Ok(mut touched) = self.touched.lock() {
+            touched.insert(key.path.clone());
+        }
+        let entries = self.entries.lock().ok()?;
+        let entry = entries.get(&key.path)?;
+        if entry.content != key.content || entry.config != key.config {
             return None;
         }
         let in_text = |start: usize, end: usize| {
@@ -155,24 +190,24 @@ impl Cache {
         };
         entry
             .diagnostics
-            .into_iter()
+            .iter()
             .map(|d| {
                 let rule = registry::meta(&d.rule)?.id.as_str();
                 if !in_text(d.start, d.end) {
                     return None;
                 }
-                let fix = match d.fix {
+                let fix = match &d.fix {
                     None => None,
                     Some(f) => {
                         let mut edits = Vec::with_capacity(f.edits.len());
-                        for (start, end, content) in f.edits {
-                            if !in_text(start, end) {
+                        for (start, end, content) in &f.edits {
+                            if !in_text(*start, *end) {
                                 return None;
                             }
-                            edits.push(Edit::replace(start..end, content));
+                            edits.push(Edit::replace(*start..*end, content.clone()));
                         }
                         Some(Fix {
-                            title: f.title,
+                            title: f.title.clone(),
                             applicability: f.applicability,
                             edits,
                         })
@@ -181,7 +216,7 @@ impl Cache {
                 Some(Diagnostic {
                     rule,
                     severity: d.severity,
-                    message: d.message,
+                    message: d.message.clone(),
                     range: d.start..d.end,
                     fix,
                 })
@@ -189,8 +224,7 @@ impl Cache {
             .collect()
     }
 
-    /// Stores the file's diagnostics (best effort: a failure disables the cache for the run, with
-    /// one note).
+    /// Records the file's diagnostics; [`Cache::save`] writes them out.
     pub fn put(&self, key: Key, diagnostics: &[Diagnostic]) {
         if self.disabled.load(Ordering::Relaxed) {
             return;
@@ -215,31 +249,41 @@ impl Cache {
                     }),
                 })
                 .collect(),
-            path: key.path.clone(),
-            content: key.content.clone(),
-            fingerprint: key.fingerprint.clone(),
+            content: key.content,
+            config: key.config,
         };
-        let Ok(json) = serde_json::to_vec(&entry) else {
-            return;
-        };
-        if let Err(e) = self.write_entry(&self.entry_path(&key), &json) {
-            if !self.disabled.swap(true, Ordering::Relaxed) {
-                eprintln!(
-                    "preflight: note: cannot write the cache in {}: {e}; continuing without it",
-                    self.dir.display()
-                );
-            }
+        if let Ok(mut touched) = self.touched.lock() {
+            touched.insert(key.path.clone());
+        }
+        if let Ok(mut entries) = self.entries.lock() {
+            entries.insert(key.path, entry);
+            self.changed.store(true, Ordering::Relaxed);
         }
     }
 
-    /// Creates the directory (with its `.gitignore` and `CACHEDIR.TAG`) if needed. On failure the
-    /// cache is off for this run, with one note.
-    pub fn prepare(&self) {
-        if let Err(e) = self.create_dir() {
-            self.disabled.store(true, Ordering::Relaxed);
+    /// Writes the results back if this run changed them, dropping entries of files that no
+    /// longer exist. A failure is one note; the run's output is not affected.
+    pub fn save(self) {
+        if self.disabled.load(Ordering::Relaxed) || !self.changed.load(Ordering::Relaxed) {
+            return;
+        }
+        let (Ok(mut entries), Ok(touched)) = (self.entries.into_inner(), self.touched.into_inner())
+        else {
+            return;
+        };
+        entries.retain(|path, _| touched.contains(path) || Path::new(path).exists());
+        let stored = Stored {
+            build: self.build,
+            entries,
+        };
+        let Ok(json) = serde_json::to_vec(&stored) else {
+            return;
+        };
+        let dir = self.dir;
+        if let Err(e) = write_atomically(&dir, &dir.join(RESULTS_FILE), &json) {
             eprintln!(
-                "preflight: note: cannot use the cache directory {}: {e}; continuing without it",
-                self.dir.display()
+                "preflight: note: cannot write the cache in {}: {e}; continuing without it",
+                dir.display()
             );
         }
     }
@@ -249,24 +293,21 @@ impl Cache {
         for (name, content) in [(".gitignore", "*\n"), ("CACHEDIR.TAG", CACHEDIR_TAG)] {
             let path = self.dir.join(name);
             if !path.exists() {
-                self.write_entry(&path, content.as_bytes())?;
+                write_atomically(&self.dir, &path, content.as_bytes())?;
             }
         }
         Ok(())
     }
+}
 
-    /// Writes to a temporary file, then renames it over `path`, so readers never see half an entry.
-    fn write_entry(&self, path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-        let tmp = self.dir.join(format!(
-            ".tmp-{}-{}",
-            std::process::id(),
-            self.counter.fetch_add(1, Ordering::Relaxed)
-        ));
-        let written = std::fs::File::create(&tmp).and_then(|mut f| f.write_all(bytes));
-        let renamed = written.and_then(|()| std::fs::rename(&tmp, path));
-        if renamed.is_err() {
-            let _ = std::fs::remove_file(&tmp);
-        }
-        renamed
+/// Writes to a temporary file, then renames it over `path`, so readers never see half a file.
+fn write_atomically(dir: &Path, path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("file");
+    let tmp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
+    let written = std::fs::File::create(&tmp).and_then(|mut f| f.write_all(bytes));
+    let renamed = written.and_then(|()| std::fs::rename(&tmp, path));
+    if renamed.is_err() {
+        let _ = std::fs::remove_file(&tmp);
     }
+    renamed
 }

@@ -162,10 +162,9 @@ pub fn check(args: CheckArgs) -> ExitCode {
             .unwrap_or_else(|| cwd.join(cache::DEFAULT_DIR));
         cache::Cache::new(dir)
     };
+    let result_cache = result_cache.filter(|_| !files.is_empty());
     if let Some(c) = &result_cache {
-        if !files.is_empty() {
-            c.prepare();
-        }
+        c.load();
     }
     let outcomes: Vec<Outcome> = files
         .par_iter()
@@ -180,6 +179,9 @@ pub fn check(args: CheckArgs) -> ExitCode {
             )
         })
         .collect();
+    if let Some(c) = result_cache {
+        c.save();
+    }
 
     let mut results = Vec::new();
     for outcome in outcomes {

@@ -803,3 +803,19 @@ fn checking_part_of_a_project_keeps_the_rest_of_the_cache_and_deleted_files_leav
     assert_eq!(p.run(&["check"]).status.code(), Some(1));
     assert_eq!(cached_files(&cache), 1);
 }
+
+#[test]
+fn the_same_file_named_differently_reports_as_without_the_cache() {
+    let p = Project::new(&[("proj/settings.py", SETTINGS.as_bytes())]);
+    for path in [
+        "proj",
+        "./proj/settings.py",
+        "proj/settings.py",
+        "proj/../proj",
+    ] {
+        let args = ["check", "--format", "json", path];
+        let uncached = p.run(&[&args[..], &["--no-cache"]].concat());
+        let cached = p.run(&args);
+        assert_eq!(stdout(&cached), stdout(&uncached), "{path}");
+    }
+}

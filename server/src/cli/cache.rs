@@ -137,8 +137,8 @@ impl Cache {
         })
     }
 
-    /// `config` is a complete description of the resolved settings the analysis of the file
-    /// depends on (its rule filter).
+    /// `config` describes everything else the analysis of the file depends on (the path as
+    /// spelled and its resolved rule filter).
     pub fn key(&self, path: &Path, text: &str, config: &str) -> Option<Key> {
         let path = std::path::absolute(path).ok()?.to_str()?.to_string();
         Some(Key {

@@ -280,7 +280,9 @@ fn check_file(
         }
     };
     let filter = config.filter_for(path);
-    let key = result_cache.and_then(|c| c.key(path, &text, &format!("{filter:?}")));
+    // Rules read the path as given (its directories and file name), so its spelling is part of
+    // the key along with the file's rule filter.
+    let key = result_cache.and_then(|c| c.key(path, &text, &format!("{path:?}\n{filter:?}")));
     if let (Some(c), Some(key)) = (result_cache, &key) {
         if let Some(diagnostics) = c.get(key, &text) {
             return Outcome::Checked(FileResult {

@@ -619,3 +619,203 @@ class StripeWebhookView(APIView):
     .collect();
     assert_eq!(found, expected);
 }
+
+/// The number of files the cache in `dir` holds results for.
+fn cached_files(dir: &std::path::Path) -> usize {
+    std::fs::read(dir.join("results.json"))
+        .ok()
+        .and_then(|bytes| serde_json::from_slice::<Value>(&bytes).ok())
+        .and_then(|v| v["entries"].as_object().map(|m| m.len()))
+        .unwrap_or(0)
+}
+
+#[test]
+fn a_warm_run_reports_exactly_what_the_cold_run_did_in_every_format() {
+    let p = Project::new(&[
+        ("proj/settings.py", SETTINGS.as_bytes()),
+        (".env", b"A=1\nA=2\n"),
+        ("app/views.py", b"import os\nX = 1\n"),
+        ("bad.py", b"x = '\xff'\n"),
+    ]);
+    for format in ["text", "json", "sarif", "github"] {
+        let args = ["check", "--severity", "hint", "--format", format];
+        let uncached = p.run(&[&args[..], &["--no-cache"]].concat());
+        let cold = p.run(&args);
+        let warm = p.run(&args);
+        for run in [&cold, &warm] {
+            assert_eq!(run.status.code(), uncached.status.code(), "{format}");
+            assert_eq!(stdout(run), stdout(&uncached), "{format}");
+            // Notes on skipped files are the same with the cache.
+            assert_eq!(stderr(run), stderr(&uncached), "{format}");
+        }
+    }
+    let cache = p.root.join(".preflight_cache");
+    assert_eq!(
+        std::fs::read_to_string(cache.join(".gitignore")).unwrap(),
+        "*\n"
+    );
+    assert!(std::fs::read_to_string(cache.join("CACHEDIR.TAG"))
+        .unwrap()
+        .starts_with("Signature: 8a477f597d28d172789f06886806bc55"));
+    assert_eq!(cached_files(&cache), 3);
+}
+
+#[test]
+fn an_edited_file_is_analysed_again() {
+    let p = Project::new(&[("proj/settings.py", SETTINGS.as_bytes())]);
+    let before = p.run(&["check", "--format", "json"]);
+    assert_eq!(json_findings(&before).len(), 3);
+    std::fs::write(
+        p.root.join("proj/settings.py"),
+        "import os\nJWT_SECRET = os.environ[\"JWT_SECRET\"]\n",
+    )
+    .unwrap();
+    let after = p.run(&["check", "--format", "json"]);
+    assert_eq!(after.status.code(), Some(0), "{}", stdout(&after));
+    assert!(json_findings(&after).is_empty());
+    // And back: the old finding returns at its old place.
+    std::fs::write(p.root.join("proj/settings.py"), SETTINGS).unwrap();
+    let again = p.run(&["check", "--format", "json"]);
+    assert_eq!(stdout(&again), stdout(&before));
+}
+
+#[test]
+fn a_changed_configuration_changes_cached_results() {
+    let p = Project::new(&[("proj/settings.py", SETTINGS.as_bytes())]);
+    let rules = |o: &Output| -> Vec<String> {
+        where_and_what(&json_findings(o))
+            .into_iter()
+            .map(|(_, _, rule)| rule)
+            .collect()
+    };
+    let all = p.run(&["check", "--format", "json"]);
+    assert_eq!(rules(&all), ["SEC001", "CFG001", "CFG002"]);
+    std::fs::write(p.root.join("preflight.toml"), "ignore = [\"SEC001\"]\n").unwrap();
+    let ignored = p.run(&["check", "--format", "json"]);
+    assert_eq!(rules(&ignored), ["CFG001", "CFG002"]);
+    std::fs::write(
+        p.root.join("preflight.toml"),
+        "[severity]\nCFG001 = \"hint\"\n",
+    )
+    .unwrap();
+    let lowered = p.run(&["check", "--format", "json"]);
+    assert_eq!(rules(&lowered), ["SEC001", "CFG002"]);
+    let selected = p.run(&["check", "--format", "json", "--select", "CFG002"]);
+    assert_eq!(rules(&selected), ["CFG002"]);
+    std::fs::remove_file(p.root.join("preflight.toml")).unwrap();
+    assert_eq!(stdout(&p.run(&["check", "--format", "json"])), stdout(&all));
+}
+
+#[test]
+fn a_corrupt_cache_is_ignored() {
+    let p = Project::new(&[("proj/settings.py", SETTINGS.as_bytes())]);
+    let cold = p.run(&["check", "--format", "json"]);
+    let results = p.root.join(".preflight_cache/results.json");
+    assert_eq!(cached_files(&p.root.join(".preflight_cache")), 1);
+    let entry = std::fs::read(&results).unwrap();
+    let damaged: Vec<Vec<u8>> = vec![
+        entry[..entry.len() / 2].to_vec(),
+        b"\xff\x00garbage".to_vec(),
+        Vec::new(),
+        b"{\"path\": 1}".to_vec(),
+        // Well-formed, matching, but pointing past the end of the file.
+        String::from_utf8(entry.clone())
+            .unwrap()
+            .replace("\"start\":", "\"start\":99999")
+            .into_bytes(),
+    ];
+    for bytes in damaged {
+        std::fs::write(&results, &bytes).unwrap();
+        let out = p.run(&["check", "--format", "json"]);
+        assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+        assert_eq!(stdout(&out), stdout(&cold));
+        assert!(stderr(&out).is_empty(), "{}", stderr(&out));
+    }
+}
+
+#[test]
+fn no_cache_writes_no_cache_and_cache_dir_moves_it() {
+    let p = Project::new(&[("proj/settings.py", SETTINGS.as_bytes())]);
+    let out = p.run(&["check", "--no-cache"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(!p.root.join(".preflight_cache").exists());
+    let out = p.run(&["check", "--cache-dir", "elsewhere/cache"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(!p.root.join(".preflight_cache").exists());
+    assert_eq!(cached_files(&p.root.join("elsewhere/cache")), 1);
+}
+
+#[test]
+fn an_unwritable_cache_is_one_note_and_the_run_goes_on() {
+    let p = Project::new(&[
+        ("proj/settings.py", SETTINGS.as_bytes()),
+        ("proj/other.py", SETTINGS.as_bytes()),
+        ("not-a-dir", b"a file"),
+    ]);
+    let uncached = p.run(&["check", "--no-cache"]);
+    let out = p.run(&["check", "--cache-dir", "not-a-dir/cache"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(stdout(&out), stdout(&uncached));
+    let notes = stderr(&out);
+    assert_eq!(notes.lines().count(), 1, "{notes}");
+    assert!(notes.contains("continuing without it"), "{notes}");
+}
+
+#[test]
+fn fix_does_not_use_the_cache() {
+    let p = Project::new(&[("proj/settings.py", SETTINGS.as_bytes())]);
+    // A cached result for the unfixed file exists...
+    assert_eq!(p.run(&["check"]).status.code(), Some(1));
+    let results = p.root.join(".preflight_cache/results.json");
+    let before = std::fs::read(&results).unwrap();
+    // ...and --fix still analyses and fixes the file, leaving the cache as it was.
+    let out = p.run(&["check", "--fix"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
+    assert!(
+        stdout(&out).contains("Fixed 3 problem(s)"),
+        "{}",
+        stdout(&out)
+    );
+    assert_eq!(std::fs::read(&results).unwrap(), before);
+    // Without a cache, --fix creates none.
+    let q = Project::new(&[("proj/settings.py", SETTINGS.as_bytes())]);
+    assert_eq!(q.run(&["check", "--fix"]).status.code(), Some(0));
+    assert!(!q.root.join(".preflight_cache").exists());
+    // The next plain run sees the fixed file, not the cached findings.
+    let out = p.run(&["check"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
+}
+
+#[test]
+fn checking_part_of_a_project_keeps_the_rest_of_the_cache_and_deleted_files_leave_it() {
+    let p = Project::new(&[
+        ("proj/settings.py", SETTINGS.as_bytes()),
+        ("app/config.py", SETTINGS.as_bytes()),
+    ]);
+    let cache = p.root.join(".preflight_cache");
+    p.run(&["check"]);
+    assert_eq!(cached_files(&cache), 2);
+    std::fs::write(p.root.join("proj/settings.py"), "X = 1\n").unwrap();
+    assert_eq!(p.run(&["check", "proj"]).status.code(), Some(0));
+    assert_eq!(cached_files(&cache), 2);
+    std::fs::remove_file(p.root.join("app/config.py")).unwrap();
+    std::fs::write(p.root.join("proj/settings.py"), SETTINGS).unwrap();
+    assert_eq!(p.run(&["check"]).status.code(), Some(1));
+    assert_eq!(cached_files(&cache), 1);
+}
+
+#[test]
+fn the_same_file_named_differently_reports_as_without_the_cache() {
+    let p = Project::new(&[("proj/settings.py", SETTINGS.as_bytes())]);
+    for path in [
+        "proj",
+        "./proj/settings.py",
+        "proj/settings.py",
+        "proj/../proj",
+    ] {
+        let args = ["check", "--format", "json", path];
+        let uncached = p.run(&[&args[..], &["--no-cache"]].concat());
+        let cached = p.run(&args);
+        assert_eq!(stdout(&cached), stdout(&uncached), "{path}");
+    }
+}

@@ -106,10 +106,11 @@ fn main() {
     );
 
     let preflight_cmd = Tool {
-        name: "preflight check --format json".to_string(),
+        name: "preflight check --no-cache --format json".to_string(),
         program: PathBuf::from(env!("CARGO_BIN_EXE_preflight")),
         args: vec![
             "check".into(),
+            "--no-cache".into(),
             tree_name.into(),
             "--format".into(),
             "json".into(),

@@ -334,6 +334,7 @@ impl Config {
     }
 }
 
+#[derive(Debug)]
 pub struct FileFilter {
     select: Vec<String>,
     ignore: Vec<String>,

@@ -44,6 +44,12 @@ enum Command {
         /// Use this configuration file instead of discovering one per file.
         #[arg(long)]
         config: Option<PathBuf>,
+        /// Do not read or write the result cache.
+        #[arg(long)]
+        no_cache: bool,
+        /// Where to keep the result cache (default: `.preflight_cache` in the current directory).
+        #[arg(long, value_name = "DIR")]
+        cache_dir: Option<PathBuf>,
     },
     /// Run the language server over standard input/output.
     Server {
@@ -87,6 +93,8 @@ fn main() -> ExitCode {
             ignore,
             severity,
             config,
+            no_cache,
+            cache_dir,
         } => {
             let min_severity = match severity {
                 SeverityArg::Hint => Severity::Hint,
@@ -103,6 +111,8 @@ fn main() -> ExitCode {
                 ignore,
                 min_severity,
                 config,
+                no_cache,
+                cache_dir,
             })
         }
         Command::Server { stdio: _ } => preflight::lsp::run(),

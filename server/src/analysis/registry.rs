@@ -68,6 +68,11 @@ pub struct RuleMeta {
     pub examples: Vec<Example>,
 }
 
+/// The catalog's files as embedded: (file name, text), sorted by name.
+pub fn rule_files() -> &'static [(&'static str, &'static str)] {
+    embedded::RULE_FILES
+}
+
 /// Every rule of the catalog, sorted by id.
 pub fn all() -> &'static [RuleMeta] {
     static ALL: OnceLock<Vec<RuleMeta>> = OnceLock::new();

@@ -1,5 +1,6 @@
 //! `preflight check`, `preflight rules`, `preflight explain`.
 
+mod cache;
 mod output;
 
 use std::path::{Path, PathBuf};
@@ -31,6 +32,10 @@ pub struct CheckArgs {
     pub ignore: Option<Vec<String>>,
     pub min_severity: Severity,
     pub config: Option<PathBuf>,
+    /// Do not read or write the result cache.
+    pub no_cache: bool,
+    /// Where the result cache lives (default: `.preflight_cache` in the current directory).
+    pub cache_dir: Option<PathBuf>,
 }
 
 /// Files larger than this are not analysed (generated or vendored data, not code).
@@ -51,6 +56,7 @@ const SKIPPED_DIRS: &[&str] = &[
     ".mypy_cache",
     ".pytest_cache",
     ".ruff_cache",
+    cache::DEFAULT_DIR,
 ];
 
 pub struct FileResult {
@@ -146,10 +152,36 @@ pub fn check(args: CheckArgs) -> ExitCode {
         }
     }
 
+    // `--fix` rewrites files and always analyses them afresh: it neither reads nor writes the cache.
+    let result_cache = if args.fix || args.no_cache {
+        None
+    } else {
+        let dir = args
+            .cache_dir
+            .clone()
+            .unwrap_or_else(|| cwd.join(cache::DEFAULT_DIR));
+        cache::Cache::new(dir)
+    };
+    let result_cache = result_cache.filter(|_| !files.is_empty());
+    if let Some(c) = &result_cache {
+        c.load();
+    }
     let outcomes: Vec<Outcome> = files
         .par_iter()
-        .map(|(path, explicit)| check_file(path, *explicit, &cwd, &config_for, &args))
+        .map(|(path, explicit)| {
+            check_file(
+                path,
+                *explicit,
+                &cwd,
+                &config_for,
+                &args,
+                result_cache.as_ref(),
+            )
+        })
         .collect();
+    if let Some(c) = result_cache {
+        c.save();
+    }
 
     let mut results = Vec::new();
     for outcome in outcomes {
@@ -212,6 +244,7 @@ fn check_file(
     cwd: &Path,
     config_for: &(dyn Fn(&Path) -> Result<Config, ConfigError> + Sync),
     args: &CheckArgs,
+    result_cache: Option<&cache::Cache>,
 ) -> Outcome {
     let display = display_path(path, cwd);
     let Some(kind) = FileKind::from_path(path) else {
@@ -247,6 +280,20 @@ fn check_file(
         }
     };
     let filter = config.filter_for(path);
+    // Rules read the path as given (its directories and file name), so its spelling is part of
+    // the key along with the file's rule filter.
+    let key = result_cache.and_then(|c| c.key(path, &text, &format!("{path:?}\n{filter:?}")));
+    if let (Some(c), Some(key)) = (result_cache, &key) {
+        if let Some(diagnostics) = c.get(key, &text) {
+            return Outcome::Checked(FileResult {
+                path: path.to_path_buf(),
+                display,
+                text,
+                diagnostics,
+                fixed: 0,
+            });
+        }
+    }
     let mut text = text;
     let mut fixed = 0;
     if args.fix {
@@ -275,6 +322,12 @@ fn check_file(
         },
         &filter,
     );
+    // A result with notes (a rule that failed) is not kept: the next run tries again and says so.
+    if analysis.notes.is_empty() {
+        if let (Some(c), Some(key)) = (result_cache, key) {
+            c.put(key, &analysis.diagnostics);
+        }
+    }
     for note in analysis.notes {
         eprintln!("preflight: {note}");
     }

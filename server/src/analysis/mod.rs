@@ -228,7 +228,9 @@ fn run_rules(file: &File, filter: &dyn RuleFilter) -> Analysis {
         }
     }
     let suppressions = suppression::Suppressions::scan(file);
-    analysis.diagnostics.retain(|d| !suppressions.suppresses(d));
+    analysis
+        .diagnostics
+        .retain(|d| !suppressions.suppresses(d) && !suppression::acknowledged_by_peer(file, d));
     for d in &mut analysis.diagnostics {
         d.severity = filter.severity(d.rule, d.severity);
     }

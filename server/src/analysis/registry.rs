@@ -110,8 +110,18 @@ pub fn explain(meta: &RuleMeta) -> String {
         FixAvailability::Unsafe if meta.fix_on_save => "fix available (changes behaviour on purpose; applied by fix-all on save unless unsafe fixes are excluded)",
         FixAvailability::Unsafe => "fix available (changes behaviour; offered as a quick fix, not applied on save)",
     };
+    let peers = super::suppression::peer_codes(&meta.id);
+    let peers = if peers.is_empty() {
+        String::new()
+    } else {
+        let list: Vec<String> = peers.iter().map(|c| format!("`{c}`")).collect();
+        format!(
+            "\n\nA line that already silences the same check for another linter is not reported: {}.",
+            list.join(", ")
+        )
+    };
     format!(
-        "# {} `{}` ({})\n\n{}\n\nSeverity: {} · {}\n\n## What it does\n{}\n\n## Why is this bad?\n{}\n\n## Example\n{}\n\n## How to fix\n{}\n",
+        "# {} `{}` ({})\n\n{}\n\nSeverity: {} · {}\n\n## What it does\n{}\n\n## Why is this bad?\n{}\n\n## Example\n{}\n\n## How to fix\n{}{}\n",
         meta.id,
         meta.name,
         meta.category,
@@ -122,5 +132,6 @@ pub fn explain(meta: &RuleMeta) -> String {
         meta.docs.why.trim(),
         meta.docs.example.trim(),
         meta.docs.fix.trim(),
+        peers,
     )
 }

@@ -10,6 +10,148 @@ use crate::text::{line_ending, LineIndex};
 
 const MARKER: &str = "preflight: ignore";
 
+/// Other linters' codes for the same check as a rule. A line that already silences one of them
+/// (`# noqa: S105`, `# nosec B608`, `# pylint: disable=bare-except`, detect-secrets'
+/// `# pragma: allowlist secret`) has been reviewed by the project; reporting it again under
+/// another name would only be noise.
+const PEER_CODES: &[(&str, &[&str])] = &[
+    ("CFG001", &["S201", "B201"]),
+    ("ERR001", &["E722", "B001", "bare-except", "W0702"]),
+    ("INJ001", &["S608", "B608"]),
+    ("INJ002", &["S602", "S604", "S605", "B602", "B604", "B605"]),
+    ("INJ003", &["S301", "S506", "B301", "B506"]),
+    ("NET001", &["S501", "S323", "B501", "B323"]),
+    ("NET002", &["S113", "B113"]),
+    ("SEC004", &[ALLOWLIST_SECRET]),
+    ("SEC007", &[ALLOWLIST_SECRET]),
+    (
+        "SEC009",
+        &[
+            "S105",
+            "S106",
+            "S107",
+            "B105",
+            "B106",
+            "B107",
+            ALLOWLIST_SECRET,
+        ],
+    ),
+];
+
+/// The other linters' codes a rule honours on its line (empty for most rules).
+pub fn peer_codes(rule: &str) -> &'static [&'static str] {
+    PEER_CODES
+        .iter()
+        .find(|(id, _)| *id == rule)
+        .map_or(&[], |(_, codes)| codes)
+}
+
+/// detect-secrets' inline allowlist comment.
+const ALLOWLIST_SECRET: &str = "pragma: allowlist secret";
+
+/// Whether the line where `diagnostic` starts carries another linter's suppression of the same
+/// check. A bare `# noqa` silences every ruff/flake8 code and a bare `# nosec` every bandit
+/// code, as they do for those tools.
+pub fn acknowledged_by_peer(file: &File, diagnostic: &Diagnostic) -> bool {
+    let Some((_, codes)) = PEER_CODES.iter().find(|(rule, _)| *rule == diagnostic.rule) else {
+        return false;
+    };
+    let text = file.text;
+    let start = diagnostic.range.start.min(text.len());
+    let line_end = text[start..].find('\n').map_or(text.len(), |i| start + i);
+    let line = &text[start..line_end];
+    line.match_indices('#')
+        .map(|(i, _)| start + i)
+        .find(|&hash| is_comment_at(file, hash))
+        .is_some_and(|hash| peer_comment_silences(&text[hash..line_end], codes))
+}
+
+fn is_comment_at(file: &File, hash: usize) -> bool {
+    match file.python {
+        Some(py) => py
+            .tree
+            .root_node()
+            .descendant_for_byte_range(hash, hash + 1)
+            .is_some_and(|n| n.kind() == "comment"),
+        None => true,
+    }
+}
+
+/// Whether `comment` (from its `#` to the end of the line) silences one of `codes`.
+fn peer_comment_silences(comment: &str, codes: &[&str]) -> bool {
+    let listed = |after: &str| -> Vec<String> {
+        after
+            .split(|c: char| c == ',' || c == ':' || c.is_whitespace())
+            .take_while(|w| !w.starts_with('#'))
+            .filter(|w| !w.is_empty())
+            .map(str::to_string)
+            .collect()
+    };
+    let lower = comment.to_ascii_lowercase();
+    if codes.contains(&ALLOWLIST_SECRET) && lower.contains(ALLOWLIST_SECRET) {
+        return true;
+    }
+    if let Some(at) = lower.find("pylint:") {
+        if let Some(eq) = lower[at..].find("disable=") {
+            let names = listed(&comment[at + eq + "disable=".len()..]);
+            if names.iter().any(|n| codes.contains(&n.as_str())) {
+                return true;
+            }
+        }
+    }
+    if let Some(at) = lower.find("noqa") {
+        let after = &comment[at + "noqa".len()..];
+        match after.trim_start().strip_prefix(':') {
+            Some(list) => {
+                if listed(list).iter().any(|c| codes.contains(&c.as_str())) {
+                    return true;
+                }
+            }
+            // A bare `# noqa` silences whatever ruff / flake8 report on the line.
+            None => {
+                if codes.iter().any(|c| is_flake8_code(c)) {
+                    return true;
+                }
+            }
+        }
+    }
+    if let Some(at) = lower.find("nosec") {
+        let tests = listed(&comment[at + "nosec".len()..]);
+        let bandit_codes: Vec<&str> = codes
+            .iter()
+            .copied()
+            .filter(|c| is_bandit_code(c))
+            .collect();
+        let listed_codes: Vec<&String> = tests.iter().filter(|t| is_bandit_code(t)).collect();
+        if !bandit_codes.is_empty()
+            && (listed_codes.is_empty()
+                || listed_codes
+                    .iter()
+                    .any(|t| bandit_codes.contains(&t.as_str())))
+        {
+            return true;
+        }
+    }
+    false
+}
+
+/// Bandit's test ids: `B` and three digits (`B105`). Bugbear's `B001` is also four characters,
+/// which is why the tables list it for flake8 only where it means the same check.
+fn is_bandit_code(code: &str) -> bool {
+    code.len() == 4
+        && code.starts_with('B')
+        && code[1..].chars().all(|d| d.is_ascii_digit())
+        && code != "B001"
+}
+
+/// ruff / flake8 codes (`S105`, `E722`, `B001`): what a bare `# noqa` silences.
+fn is_flake8_code(code: &str) -> bool {
+    code.len() >= 2
+        && code.starts_with(char::is_uppercase)
+        && code.chars().any(|c| c.is_ascii_digit())
+        && !is_bandit_code(code)
+}
+
 pub struct Suppressions {
     /// line -> rules (None: all rules)
     lines: HashMap<usize, Option<Vec<String>>>,
@@ -173,5 +315,37 @@ pub fn suppression_edit(file: &File, at: usize, rule: &str) -> Edit {
             }
         }
         _ => above,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::peer_comment_silences;
+
+    #[test]
+    fn other_linters_suppressions_of_the_same_check() {
+        let secret: &[&str] = &["S105", "B105", "pragma: allowlist secret"];
+        assert!(peer_comment_silences("# noqa: S105", secret));
+        assert!(peer_comment_silences("# noqa:E501,S105 # why", secret));
+        assert!(peer_comment_silences("# noqa", secret));
+        assert!(!peer_comment_silences("# noqa: E501", secret));
+        assert!(peer_comment_silences("# nosec", secret));
+        assert!(peer_comment_silences("# nosec B105", secret));
+        assert!(!peer_comment_silences("# nosec B608", secret));
+        assert!(peer_comment_silences("# pragma: allowlist secret", secret));
+        assert!(!peer_comment_silences("# a secret, see the docs", secret));
+        let bare: &[&str] = &["E722", "B001", "bare-except"];
+        assert!(peer_comment_silences("# pylint: disable=bare-except", bare));
+        assert!(peer_comment_silences(
+            "# pylint: disable=broad-except,bare-except",
+            bare
+        ));
+        assert!(!peer_comment_silences(
+            "# pylint: disable=broad-except",
+            bare
+        ));
+        let allowlist_only: &[&str] = &["pragma: allowlist secret"];
+        assert!(!peer_comment_silences("# noqa", allowlist_only));
+        assert!(!peer_comment_silences("# nosec", allowlist_only));
     }
 }

@@ -32,7 +32,7 @@ impl Rule for BareExcept {
         let Some(py) = file.python else { return };
         let source = file.text;
         for handler in handlers(py, source) {
-            if !handler.is_bare() || acknowledged(source, handler.keyword.start_byte()) {
+            if !handler.is_bare() {
                 continue;
             }
             // `except: cleanup(); raise` lets the interrupt through after cleaning up: still
@@ -71,30 +71,5 @@ impl Rule for BareExcept {
                     .with_fix(Some(fix)),
             );
         }
-    }
-}
-
-/// The `except` line already carries another linter's suppression of the same check:
-/// `# noqa` (bare, or listing pycodestyle's E722 or bugbear's B001) or
-/// `# pylint: disable=bare-except`. The project has looked at this handler and kept it.
-fn acknowledged(source: &str, at: usize) -> bool {
-    let line_end = source[at..].find('\n').map_or(source.len(), |i| at + i);
-    let Some(hash) = source[at..line_end].find('#') else {
-        return false;
-    };
-    let comment = &source[at + hash..line_end];
-    if comment.contains("bare-except") && comment.contains("pylint") {
-        return true;
-    }
-    let Some(noqa) = comment.to_ascii_lowercase().find("noqa") else {
-        return false;
-    };
-    let codes = comment[noqa + "noqa".len()..].trim_start();
-    match codes.strip_prefix(':') {
-        Some(list) => list
-            .split([',', ' '])
-            .map(str::trim)
-            .any(|code| code == "E722" || code == "B001"),
-        None => true,
     }
 }

@@ -213,6 +213,25 @@ impl<'t> Ancestry<'t> {
         self.called(callee).map(|call| (callee, call))
     }
 
+    /// For the identifier naming a keyword argument (`verify` in `get(url, verify=False)`): the
+    /// whole argument, its value, and the call it is passed to (`None` outside a call, e.g. a
+    /// class definition's keywords).
+    pub fn keyword_argument_named(&self, identifier: Node<'t>) -> Option<KeywordArgument<'t>> {
+        let argument = self.parent(identifier).filter(|a| {
+            a.kind() == "keyword_argument" && is_field(*a, fields().name, identifier)
+        })?;
+        let value = argument.child_by_field_id(fields().value)?;
+        let call = self
+            .parent(argument)
+            .and_then(|list| self.parent(list))
+            .filter(|c| c.kind() == "call");
+        Some(KeywordArgument {
+            argument,
+            value,
+            call,
+        })
+    }
+
     /// The decorator expressions of a function or class definition (`app.get("/x")`,
     /// `login_required`); empty when it has none.
     pub fn decorators(&self, definition: Node<'t>) -> Vec<Node<'t>> {
@@ -357,6 +376,13 @@ pub fn definition_name<'s>(definition: Node, source: &'s str) -> &'s str {
 /// The last segment of a dotted name: `db.IntegrityError` -> `IntegrityError`.
 pub fn last_segment(dotted: &str) -> &str {
     dotted.rsplit('.').next().unwrap_or(dotted).trim()
+}
+
+/// A keyword argument found from its name: see [`Ancestry::keyword_argument_named`].
+pub struct KeywordArgument<'t> {
+    pub argument: Node<'t>,
+    pub value: Node<'t>,
+    pub call: Option<Node<'t>>,
 }
 
 /// Byte offsets where `word` stands as a whole identifier-like word.

@@ -68,30 +68,15 @@ impl Rule for AutoreloadInProduction {
         let mut seen = Vec::new();
         for (keyword, server) in SWITCHES {
             for identifier in py.ancestry.identifiers(source, keyword) {
-                let Some(argument) = py
-                    .ancestry
-                    .parent(identifier)
-                    .filter(|a| a.kind() == "keyword_argument")
+                let Some(python::KeywordArgument {
+                    argument,
+                    value,
+                    call: Some(call),
+                }) = py.ancestry.keyword_argument_named(identifier)
                 else {
                     continue;
                 };
-                let f = python::fields();
-                let names_it = argument
-                    .child_by_field_id(f.name)
-                    .is_some_and(|n| n.id() == identifier.id());
-                let Some(value) = argument.child_by_field_id(f.value) else {
-                    continue;
-                };
-                let Some(call) = py
-                    .ancestry
-                    .parent(argument)
-                    .and_then(|list| py.ancestry.parent(list))
-                    .filter(|c| c.kind() == "call")
-                else {
-                    continue;
-                };
-                if !names_it
-                    || seen.contains(&argument.id())
+                if seen.contains(&argument.id())
                     || !runs_server(py, call, *server, source)
                     || guarded(py, call, source)
                 {
@@ -101,7 +86,7 @@ impl Rule for AutoreloadInProduction {
                     continue; // `**options` may set it again
                 };
                 let callee = call
-                    .child_by_field_id(f.function)
+                    .child_by_field_id(python::fields().function)
                     .map_or("", |c| python::text(c, source));
                 let workers = args.keyword("workers").is_some();
                 let (what, fix) = if switched_on(value, source) {

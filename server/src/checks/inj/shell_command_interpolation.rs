@@ -112,28 +112,18 @@ fn shell_calls<'t>(py: &crate::analysis::PythonFile<'t>, source: &str) -> Vec<No
             .unwrap_or_default()
     };
     for keyword in py.ancestry.identifiers(source, "shell") {
-        let Some(argument) = py.ancestry.parent(keyword).filter(|p| {
-            p.kind() == "keyword_argument"
-                && p.child_by_field_id(f.name)
-                    .is_some_and(|n| n.id() == keyword.id())
-        }) else {
-            continue;
-        };
-        let shell_on = argument
-            .child_by_field_id(f.value)
-            .and_then(|v| python::literal(v, source))
-            .is_some_and(|l| l.is_truthy());
-        if !shell_on {
-            continue;
-        }
-        let Some(call) = py
-            .ancestry
-            .parent(argument)
-            .and_then(|list| py.ancestry.parent(list))
-            .filter(|c| c.kind() == "call")
+        let Some(python::KeywordArgument {
+            value,
+            call: Some(call),
+            ..
+        }) = py.ancestry.keyword_argument_named(keyword)
         else {
             continue;
         };
+        let shell_on = python::literal(value, source).is_some_and(|l| l.is_truthy());
+        if !shell_on {
+            continue;
+        }
         let callee = qualified(call);
         if SUBPROCESS_FUNCTIONS.contains(&callee.as_str())
             || callee.starts_with("asyncio.create_subprocess")

@@ -194,24 +194,14 @@ fn cert_reqs(py: &PythonFile, source: &str, out: &mut Vec<Diagnostic>) {
         // Where the key sits: a keyword argument, a dict key, or inside a URL string.
         let (value, context): (Node, Option<String>) = match node.kind() {
             "identifier" => {
-                let Some(kw) = py.ancestry.parent(node).filter(|p| {
-                    p.kind() == "keyword_argument"
-                        && p.child_by_field_id(fields.name)
-                            .is_some_and(|n| n.id() == node.id())
-                }) else {
+                let Some(keyword) = py.ancestry.keyword_argument_named(node) else {
                     continue;
                 };
-                let Some(value) = kw.child_by_field_id(fields.value) else {
-                    continue;
-                };
-                let callee = py
-                    .ancestry
-                    .parent(kw)
-                    .and_then(|list| py.ancestry.parent(list))
-                    .filter(|c| c.kind() == "call")
+                let callee = keyword
+                    .call
                     .and_then(|c| c.child_by_field_id(fields.function))
                     .and_then(|f| py.names.qualify(f, source));
-                (value, callee)
+                (keyword.value, callee)
             }
             "string_content" | "string" => {
                 let string = if node.kind() == "string" {

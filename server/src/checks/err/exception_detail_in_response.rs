@@ -22,7 +22,7 @@ use crate::syntax::FileKind;
 pub struct ExceptionDetailInResponse;
 
 /// Calls whose arguments reach the client: responses, HTTP errors and the exceptions that
-/// frameworks turn into a response body.
+/// frameworks turn into a response body (with [`FRAMEWORK_EXCEPTIONS`]).
 const RESPONSE_CALLS: &[&str] = &[
     "HTTPException",
     "HttpError",
@@ -38,14 +38,6 @@ const RESPONSE_CALLS: &[&str] = &[
     "make_response",
     "abort",
     "json_response",
-    "APIException",
-    "ValidationError",
-    "ParseError",
-    "NotFound",
-    "NotAcceptable",
-    "PermissionDenied",
-    "AuthenticationFailed",
-    "render",
     "render_template",
     "render_to_response",
     "TemplateResponse",
@@ -453,8 +445,9 @@ fn destination<'t>(
                     continue;
                 }
                 let name = last_segment(python::text(callee, source));
-                if RESPONSE_CALLS.contains(&name)
-                    && is_web_name(py, callee, source, !FRAMEWORK_EXCEPTIONS.contains(&name))
+                let framework_only = FRAMEWORK_EXCEPTIONS.contains(&name);
+                if (framework_only || RESPONSE_CALLS.contains(&name))
+                    && is_web_name(py, callee, source, !framework_only)
                 {
                     return Some(Flow::Client {
                         value: value.unwrap_or(node),

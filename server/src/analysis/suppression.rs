@@ -10,50 +10,116 @@ use crate::text::{line_ending, LineIndex};
 
 const MARKER: &str = "preflight: ignore";
 
-/// Other linters' codes for the same check as a rule. A line that already silences one of them
-/// (`# noqa: S105`, `# nosec B608`, `# pylint: disable=bare-except`, detect-secrets'
+/// Other linters' names for the same check as a rule, by tool. A line that already silences one
+/// of them (`# noqa: S105`, `# nosec B608`, `# pylint: disable=bare-except`, detect-secrets'
 /// `# pragma: allowlist secret`) has been reviewed by the project; reporting it again under
 /// another name would only be noise.
-const PEER_CODES: &[(&str, &[&str])] = &[
-    ("CFG001", &["S201", "B201"]),
-    ("ERR001", &["E722", "B001", "bare-except", "W0702"]),
-    ("INJ001", &["S608", "B608"]),
-    ("INJ002", &["S602", "S604", "S605", "B602", "B604", "B605"]),
-    ("INJ003", &["S301", "S506", "B301", "B506"]),
-    ("NET001", &["S501", "S323", "B501", "B323"]),
-    ("NET002", &["S113", "B113"]),
-    ("SEC004", &[ALLOWLIST_SECRET]),
-    ("SEC007", &[ALLOWLIST_SECRET]),
-    (
-        "SEC009",
-        &[
-            "S105",
-            "S106",
-            "S107",
-            "B105",
-            "B106",
-            "B107",
-            ALLOWLIST_SECRET,
-        ],
-    ),
-];
-
-/// The other linters' codes a rule honours on its line (empty for most rules).
-pub fn peer_codes(rule: &str) -> &'static [&'static str] {
-    PEER_CODES
-        .iter()
-        .find(|(id, _)| *id == rule)
-        .map_or(&[], |(_, codes)| codes)
+struct Peers {
+    rule: &'static str,
+    /// ruff / flake8 codes, silenced by `# noqa` (bare or listing them).
+    ruff: &'static [&'static str],
+    /// bandit test ids, silenced by `# nosec` (bare or listing them).
+    bandit: &'static [&'static str],
+    /// pylint message names and ids, silenced by `# pylint: disable=...`.
+    pylint: &'static [&'static str],
+    /// detect-secrets' `# pragma: allowlist secret` applies.
+    allowlist_secret: bool,
 }
+
+const NO_PEERS: Peers = Peers {
+    rule: "",
+    ruff: &[],
+    bandit: &[],
+    pylint: &[],
+    allowlist_secret: false,
+};
+
+const PEERS: &[Peers] = &[
+    Peers {
+        rule: "CFG001",
+        ruff: &["S201"],
+        bandit: &["B201"],
+        ..NO_PEERS
+    },
+    Peers {
+        rule: "ERR001",
+        ruff: &["E722", "B001"],
+        pylint: &["bare-except", "W0702"],
+        ..NO_PEERS
+    },
+    Peers {
+        rule: "INJ001",
+        ruff: &["S608"],
+        bandit: &["B608"],
+        ..NO_PEERS
+    },
+    Peers {
+        rule: "INJ002",
+        ruff: &["S602", "S604", "S605"],
+        bandit: &["B602", "B604", "B605"],
+        ..NO_PEERS
+    },
+    Peers {
+        rule: "INJ003",
+        ruff: &["S301", "S506"],
+        bandit: &["B301", "B506"],
+        ..NO_PEERS
+    },
+    Peers {
+        rule: "NET001",
+        ruff: &["S501", "S323"],
+        bandit: &["B501", "B323"],
+        ..NO_PEERS
+    },
+    Peers {
+        rule: "NET002",
+        ruff: &["S113"],
+        bandit: &["B113"],
+        ..NO_PEERS
+    },
+    Peers {
+        rule: "SEC004",
+        allowlist_secret: true,
+        ..NO_PEERS
+    },
+    Peers {
+        rule: "SEC007",
+        allowlist_secret: true,
+        ..NO_PEERS
+    },
+    Peers {
+        rule: "SEC009",
+        ruff: &["S105", "S106", "S107"],
+        bandit: &["B105", "B106", "B107"],
+        allowlist_secret: true,
+        ..NO_PEERS
+    },
+];
 
 /// detect-secrets' inline allowlist comment.
 const ALLOWLIST_SECRET: &str = "pragma: allowlist secret";
 
+fn peers(rule: &str) -> Option<&'static Peers> {
+    PEERS.iter().find(|p| p.rule == rule)
+}
+
+/// The other linters' suppressions a rule honours on its line (empty for most rules).
+pub fn peer_codes(rule: &str) -> Vec<&'static str> {
+    let Some(p) = peers(rule) else {
+        return Vec::new();
+    };
+    let mut codes: Vec<&str> = [p.ruff, p.bandit, p.pylint].concat();
+    if p.allowlist_secret {
+        codes.push(ALLOWLIST_SECRET);
+    }
+    codes
+}
+
 /// Whether the line where `diagnostic` starts carries another linter's suppression of the same
 /// check. A bare `# noqa` silences every ruff/flake8 code and a bare `# nosec` every bandit
-/// code, as they do for those tools.
+/// test, as they do for those tools.
 pub fn acknowledged_by_peer(file: &File, diagnostic: &Diagnostic) -> bool {
-    let Some((_, codes)) = PEER_CODES.iter().find(|(rule, _)| *rule == diagnostic.rule) else {
+    let Some(peers) = peers(diagnostic.rule) else {
         return false;
     };
     let text = file.text;
@@ -63,7 +129,7 @@ pub fn acknowledged_by_peer(file: &File, diagnostic: &Diagnostic) -> bool {
     line.match_indices('#')
         .map(|(i, _)| start + i)
         .find(|&hash| is_comment_at(file, hash))
-        .is_some_and(|hash| peer_comment_silences(&text[hash..line_end], codes))
+        .is_some_and(|hash| peer_comment_silences(&text[hash..line_end], peers))
 }
 
 fn is_comment_at(file: &File, hash: usize) -> bool {
@@ -77,8 +143,8 @@ fn is_comment_at(file: &File, hash: usize) -> bool {
     }
 }
 
-/// Whether `comment` (from its `#` to the end of the line) silences one of `codes`.
-fn peer_comment_silences(comment: &str, codes: &[&str]) -> bool {
+/// Whether `comment` (from its `#` to the end of the line) silences the check of `peers`.
+fn peer_comment_silences(comment: &str, peers: &Peers) -> bool {
     let listed = |after: &str| -> Vec<String> {
         after
             .split(|c: char| c == ',' || c == ':' || c.is_whitespace())
@@ -87,69 +153,47 @@ fn peer_comment_silences(comment: &str, codes: &[&str]) -> bool {
             .map(str::to_string)
             .collect()
     };
+    let names_one_of =
+        |words: &[String], codes: &[&str]| words.iter().any(|w| codes.contains(&w.as_str()));
     let lower = comment.to_ascii_lowercase();
-    if codes.contains(&ALLOWLIST_SECRET) && lower.contains(ALLOWLIST_SECRET) {
+    if peers.allowlist_secret && lower.contains(ALLOWLIST_SECRET) {
         return true;
     }
     if let Some(at) = lower.find("pylint:") {
         if let Some(eq) = lower[at..].find("disable=") {
-            let names = listed(&comment[at + eq + "disable=".len()..]);
-            if names.iter().any(|n| codes.contains(&n.as_str())) {
+            if names_one_of(
+                &listed(&comment[at + eq + "disable=".len()..]),
+                peers.pylint,
+            ) {
                 return true;
             }
         }
     }
-    if let Some(at) = lower.find("noqa") {
-        let after = &comment[at + "noqa".len()..];
-        match after.trim_start().strip_prefix(':') {
-            Some(list) => {
-                if listed(list).iter().any(|c| codes.contains(&c.as_str())) {
-                    return true;
-                }
-            }
-            // A bare `# noqa` silences whatever ruff / flake8 report on the line.
-            None => {
-                if codes.iter().any(|c| is_flake8_code(c)) {
-                    return true;
-                }
+    if !peers.ruff.is_empty() {
+        if let Some(at) = lower.find("noqa") {
+            let after = &comment[at + "noqa".len()..];
+            match after.trim_start().strip_prefix(':') {
+                Some(list) if names_one_of(&listed(list), peers.ruff) => return true,
+                Some(_) => {}
+                None => return true,
             }
         }
     }
-    if let Some(at) = lower.find("nosec") {
-        let tests = listed(&comment[at + "nosec".len()..]);
-        let bandit_codes: Vec<&str> = codes
-            .iter()
-            .copied()
-            .filter(|c| is_bandit_code(c))
-            .collect();
-        let listed_codes: Vec<&String> = tests.iter().filter(|t| is_bandit_code(t)).collect();
-        if !bandit_codes.is_empty()
-            && (listed_codes.is_empty()
-                || listed_codes
-                    .iter()
-                    .any(|t| bandit_codes.contains(&t.as_str())))
-        {
-            return true;
+    if !peers.bandit.is_empty() {
+        if let Some(at) = lower.find("nosec") {
+            // Words after `nosec` that are bandit test ids (`B608`); none means every test.
+            let tests: Vec<String> = listed(&comment[at + "nosec".len()..])
+                .into_iter()
+                .filter(|w| {
+                    w.len() == 4 && w.starts_with('B') && w[1..].chars().all(|d| d.is_ascii_digit())
+                })
+                .collect();
+            if tests.is_empty() || names_one_of(&tests, peers.bandit) {
+                return true;
+            }
         }
     }
     false
-}
-
-/// Bandit's test ids: `B` and three digits (`B105`). Bugbear's `B001` is also four characters,
-/// which is why the tables list it for flake8 only where it means the same check.
-fn is_bandit_code(code: &str) -> bool {
-    code.len() == 4
-        && code.starts_with('B')
-        && code[1..].chars().all(|d| d.is_ascii_digit())
-        && code != "B001"
-}
-
-/// ruff / flake8 codes (`S105`, `E722`, `B001`): what a bare `# noqa` silences.
-fn is_flake8_code(code: &str) -> bool {
-    code.len() >= 2
-        && code.starts_with(char::is_uppercase)
-        && code.chars().any(|c| c.is_ascii_digit())
-        && !is_bandit_code(code)
 }
 
 pub struct Suppressions {
@@ -320,11 +364,16 @@ pub fn suppression_edit(file: &File, at: usize, rule: &str) -> Edit {
 
 #[cfg(test)]
 mod tests {
-    use super::peer_comment_silences;
+    use super::{peer_comment_silences, Peers, NO_PEERS};
 
     #[test]
     fn other_linters_suppressions_of_the_same_check() {
-        let secret: &[&str] = &["S105", "B105", "pragma: allowlist secret"];
+        let secret = &Peers {
+            ruff: &["S105"],
+            bandit: &["B105"],
+            allowlist_secret: true,
+            ..NO_PEERS
+        };
         assert!(peer_comment_silences("# noqa: S105", secret));
         assert!(peer_comment_silences("# noqa:E501,S105 # why", secret));
         assert!(peer_comment_silences("# noqa", secret));
@@ -334,7 +383,11 @@ mod tests {
         assert!(!peer_comment_silences("# nosec B608", secret));
         assert!(peer_comment_silences("# pragma: allowlist secret", secret));
         assert!(!peer_comment_silences("# a secret, see the docs", secret));
-        let bare: &[&str] = &["E722", "B001", "bare-except"];
+        let bare = &Peers {
+            ruff: &["E722", "B001"],
+            pylint: &["bare-except"],
+            ..NO_PEERS
+        };
         assert!(peer_comment_silences("# pylint: disable=bare-except", bare));
         assert!(peer_comment_silences(
             "# pylint: disable=broad-except,bare-except",
@@ -344,7 +397,10 @@ mod tests {
             "# pylint: disable=broad-except",
             bare
         ));
-        let allowlist_only: &[&str] = &["pragma: allowlist secret"];
+        let allowlist_only = &Peers {
+            allowlist_secret: true,
+            ..NO_PEERS
+        };
         assert!(!peer_comment_silences("# noqa", allowlist_only));
         assert!(!peer_comment_silences("# nosec", allowlist_only));
     }

@@ -194,11 +194,11 @@ static ROUTE_DECORATOR: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock:
 });
 
 /// A cheap test on the text: can this module hold a request handler or a response? It names
-/// `request`, a web framework, a view decorator, or has a route decorator. Most modules of a
-/// project (models, utilities, scripts) do none of these and are not parsed for the ERR rules.
+/// `request`, a web framework, a view decorator, or has a route decorator. Modules that do none
+/// of these (utilities, scripts, libraries) skip the rules that only look at web code.
 pub fn may_hold_web_code(text: &str) -> bool {
     text.contains("request")
-        || super::err::exception_detail_in_response::WEB_MODULES
+        || exception_detail_in_response::WEB_MODULES
             .iter()
             .any(|m| text.contains(m))
         || VIEW_DECORATORS.iter().any(|d| text.contains(d))

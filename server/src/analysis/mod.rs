@@ -172,11 +172,14 @@ pub fn analyse(input: &Input, filter: &dyn RuleFilter) -> Analysis {
     let owned_tree;
     let python_file;
     let dotenv_file;
-    if input.tree.is_none()
-        && !checks::all()
-            .iter()
-            .any(|r| r.applies_to(input.kind) && filter.enabled(r.id()) && r.may_apply(input.text))
-    {
+    // The rules that may find something here, decided once from the text: when there are none,
+    // the file is not even parsed (most files of a project have nothing for most rules).
+    let rules: Vec<&dyn Rule> = checks::all()
+        .iter()
+        .copied()
+        .filter(|r| r.applies_to(input.kind) && filter.enabled(r.id()) && r.may_apply(input.text))
+        .collect();
+    if rules.is_empty() {
         return Analysis::default();
     }
     let file = match input.kind {
@@ -196,17 +199,12 @@ pub fn analyse(input: &Input, filter: &dyn RuleFilter) -> Analysis {
             File::dotenv(input.path, input.text, &dotenv_file)
         }
     };
-    run_rules(&file, filter)
+    run_rules(&file, &rules, filter)
 }
 
-fn run_rules(file: &File, filter: &dyn RuleFilter) -> Analysis {
+fn run_rules(file: &File, rules: &[&dyn Rule], filter: &dyn RuleFilter) -> Analysis {
     let mut analysis = Analysis::default();
-    for rule in checks::all() {
-        // The text prefilter also spares the editor: a module with no `except` never runs the
-        // exception rules, whatever else it holds.
-        if !rule.applies_to(file.kind) || !filter.enabled(rule.id()) || !rule.may_apply(file.text) {
-            continue;
-        }
+    for rule in rules {
         let mut found = Vec::new();
         // A rule cannot take the server down: a panic is contained and reported, and the other
         // rules' results still count.

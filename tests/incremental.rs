@@ -120,6 +120,8 @@ fn diagnostics_summary(
             text,
             kind: FileKind::Python,
             tree,
+            project: &preflight::project::Project::default(),
+            facts: None,
         },
         &AllRules,
     )

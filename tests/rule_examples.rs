@@ -59,15 +59,8 @@ fn rule_examples() {
                 continue;
             };
             let text = example.code.as_str();
-            let analysis = analyse(
-                &Input {
-                    path,
-                    text,
-                    kind,
-                    tree: None,
-                },
-                &AllRules,
-            );
+            let project = example.project();
+            let analysis = analyse(&Input::alone(path, text, kind, &project), &AllRules);
             assert!(analysis.notes.is_empty(), "{label}: {:?}", analysis.notes);
             let findings: Vec<_> = analysis
                 .diagnostics
@@ -131,7 +124,7 @@ fn rule_examples() {
                         if !still_parses(kind, text, &fixed) {
                             failures.push(format!("{label}: fixed code does not parse:\n{fixed}"));
                         }
-                        if !fix_is_valid(path, kind, text, finding, &AllRules) {
+                        if !fix_is_valid(path, kind, text, &project, finding, &AllRules) {
                             failures.push(format!(
                                 "{label}: fix does not remove the finding:\n{fixed}"
                             ));

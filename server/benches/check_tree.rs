@@ -488,6 +488,7 @@ fn in_process(tree: &Path) -> InProcess {
         })
         .collect();
     let config = Config::new(tree.to_path_buf(), None, Options::default());
+    let project = preflight::project::Project::default();
     let mut out = InProcess {
         findings: 0,
         by_rule: BTreeMap::new(),
@@ -506,6 +507,8 @@ fn in_process(tree: &Path) -> InProcess {
                 text,
                 kind: *kind,
                 tree: parsed.as_ref(),
+                project: &project,
+                facts: None,
             },
             &config.filter_for(path),
         );
@@ -632,7 +635,7 @@ fn ensure_tree(tree: &Path, services: usize) -> Generated {
                 generated.python_lines += text.lines().count();
             }
             Some(FileKind::DotEnv) => generated.env_files += 1,
-            None => {}
+            _ => {}
         }
     }
     generated

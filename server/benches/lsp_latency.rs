@@ -703,6 +703,8 @@ fn analyse_text(path: &Path, text: &str) -> Vec<Finding> {
             text,
             kind: FileKind::Python,
             tree: None,
+            project: &preflight::project::Project::default(),
+            facts: None,
         },
         &config.filter_for(path),
     )
@@ -781,6 +783,8 @@ fn run_in_process(path: &Path, text: &str, edits: &[Edit], warmup: usize) -> InP
                 text: &current,
                 kind: FileKind::Python,
                 tree: tree.as_ref(),
+                project: &preflight::project::Project::default(),
+                facts: None,
             },
             &filter,
         );
@@ -832,6 +836,8 @@ fn run_in_process(path: &Path, text: &str, edits: &[Edit], warmup: usize) -> InP
                 text: &final_text,
                 kind: FileKind::Python,
                 tree: None,
+                project: &preflight::project::Project::default(),
+                facts: None,
             },
             &filter,
         ));

@@ -6,5 +6,6 @@ pub mod checks;
 pub mod cli;
 pub mod config;
 pub mod lsp;
+pub mod project;
 pub mod syntax;
 pub mod text;

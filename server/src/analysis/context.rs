@@ -1,7 +1,7 @@
-//! What a rule knows about the file in front of it: its kind and role (a Django settings module?
-//! a development-only module? a production env file? an example env file?), the parse, the
-//! imports with their aliases, and the environment reads found in it. Framework awareness lives
-//! here, not scattered through the rules.
+//! What a rule knows about the file in front of it: its kind, its role in the project (a Django
+//! settings module? production or development? test code? an entrypoint script?), the project
+//! itself, the parse, the imports with their aliases, and the environment reads found in it.
+//! Framework awareness lives here and in the project model, not scattered through the rules.
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -9,111 +9,15 @@ use std::path::Path;
 use tree_sitter::{Node, Tree};
 
 use super::env_reads::{self, EnvRead};
+pub use crate::project::roles::{is_settings_path, lowercase_stem, EnvFileRole};
+use crate::project::{FileFacts, FileRole, Project};
+use crate::syntax::compose::Compose;
+use crate::syntax::dockerfile::Dockerfile;
+use crate::syntax::procfile::Procfile;
+use crate::syntax::pyproject::PyProject;
+use crate::syntax::requirements::Requirements;
+use crate::syntax::shell::Script;
 use crate::syntax::{dotenv::DotEnv, python, FileKind};
-
-/// The role of a Python module, from its path and contents.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct ModuleRole {
-    /// A Django-style settings module: `settings.py`, `settings_*.py`, `*_settings.py`, anything
-    /// in a `settings/` package, or a module that defines INSTALLED_APPS / ROOT_URLCONF /
-    /// MIDDLEWARE at top level.
-    pub settings: bool,
-    /// Development or test configuration (`dev.py`, `local.py`, `settings/test.py`, tests/,
-    /// `conftest.py`): insecure defaults are expected there.
-    pub development: bool,
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum EnvFileRole {
-    /// `.env`, `.env.staging`, ...
-    Plain,
-    /// `.env.production`, `.env.prod`, `prod.env`, ...
-    Production,
-    /// `.env.local`, `.env.development`, `.env.test`, ...
-    Development,
-    /// `.env.example`, `.env.sample`, `.env.template`, `.env.dist`: committed on purpose, holds
-    /// placeholders.
-    Example,
-}
-
-pub fn env_file_role(path: &Path) -> EnvFileRole {
-    let name = path
-        .file_name()
-        .and_then(|n| n.to_str())
-        .unwrap_or("")
-        .to_ascii_lowercase();
-    let parts: Vec<&str> = name
-        .split(['.', '-', '_'])
-        .filter(|p| !p.is_empty())
-        .collect();
-    let has = |words: &[&str]| parts.iter().any(|p| words.contains(p));
-    if has(&[
-        "example", "sample", "template", "dist", "tmpl", "tpl", "defaults", "skel",
-    ]) {
-        EnvFileRole::Example
-    } else if has(&["production", "prod", "live", "prd"]) {
-        EnvFileRole::Production
-    } else if has(&["local", "development", "dev", "test", "testing", "ci"]) {
-        EnvFileRole::Development
-    } else {
-        EnvFileRole::Plain
-    }
-}
-
-const DEV_STEMS: &[&str] = &[
-    "dev",
-    "development",
-    "local",
-    "test",
-    "tests",
-    "testing",
-    "ci",
-    "conftest",
-    "pytest",
-];
-const TEST_DIRS: &[&str] = &[
-    "tests",
-    "test",
-    "testing",
-    "testutils",
-    "test_utils",
-    "fixtures",
-    "e2e",
-];
-
-/// The file name without its extension, lower-cased (`Settings_Prod.py` -> `settings_prod`).
-pub fn lowercase_stem(path: &Path) -> String {
-    path.file_stem()
-        .and_then(|s| s.to_str())
-        .unwrap_or("")
-        .to_ascii_lowercase()
-}
-
-fn module_role_from_path(path: &Path) -> ModuleRole {
-    let stem = lowercase_stem(path);
-    let dirs: Vec<String> = path
-        .parent()
-        .map(|p| {
-            p.components()
-                .filter_map(|c| c.as_os_str().to_str())
-                .map(|s| s.to_ascii_lowercase())
-                .collect()
-        })
-        .unwrap_or_default();
-    let settings = stem == "settings"
-        || stem.starts_with("settings_")
-        || stem.ends_with("_settings")
-        || dirs.last().is_some_and(|d| d == "settings");
-    let stem_words: Vec<&str> = stem.split('_').collect();
-    let development = DEV_STEMS.contains(&stem.as_str())
-        || stem_words.first().is_some_and(|w| DEV_STEMS.contains(w))
-        || stem_words.last().is_some_and(|w| DEV_STEMS.contains(w))
-        || dirs.iter().any(|d| TEST_DIRS.contains(&d.as_str()));
-    ModuleRole {
-        settings,
-        development,
-    }
-}
 
 /// Local names bound by imports (and a few well-known instances), mapped to what they mean:
 /// `import os as _os` binds `_os` -> `os`; `from os import getenv as ge` binds `ge` ->
@@ -192,8 +96,6 @@ pub struct PythonFile<'a> {
     /// Where a missing `import os` goes: before the first statement that is not the module
     /// docstring or a `from __future__` import.
     pub import_insertion: usize,
-    /// Top-level assignments define INSTALLED_APPS, ROOT_URLCONF or MIDDLEWARE.
-    pub defines_django_settings: bool,
     /// Fast node lookups and parent links (use it rather than `Node::parent`, which is slow in
     /// large modules).
     pub ancestry: python::Ancestry<'a>,
@@ -224,24 +126,9 @@ impl<'a> PythonFile<'a> {
             names,
             env_reads,
             import_insertion,
-            defines_django_settings: defines_django_settings(source),
             ancestry,
         }
     }
-}
-
-/// Django settings are plain top-level assignments of well-known names (at column 0).
-fn defines_django_settings(source: &str) -> bool {
-    ["INSTALLED_APPS", "ROOT_URLCONF", "MIDDLEWARE"]
-        .iter()
-        .any(|name| {
-            source.match_indices(name).any(|(at, _)| {
-                let at_line_start = at == 0 || matches!(source.as_bytes()[at - 1], b'\n' | b'\r');
-                let rest = source[at + name.len()..].trim_start_matches([' ', '\t']);
-                at_line_start
-                    && (rest.starts_with('=') && !rest.starts_with("==") || rest.starts_with(':'))
-            })
-        })
 }
 
 fn line_after(source: &str, byte: usize) -> usize {
@@ -309,70 +196,84 @@ fn bind_import(statement: Node, source: &str, names: &mut Names) {
     }
 }
 
+/// A file's parse, by kind.
+pub enum Parsed<'a> {
+    Python(&'a PythonFile<'a>),
+    DotEnv(&'a DotEnv),
+    Compose(&'a Compose),
+    Dockerfile(&'a Dockerfile),
+    Shell(&'a Script),
+    Requirements(&'a Requirements),
+    PyProject(&'a PyProject),
+    Procfile(&'a Procfile),
+    /// Ignore and lock files: nothing to check.
+    None,
+}
+
 /// One file as a rule sees it.
 pub struct File<'a> {
     pub path: &'a Path,
     pub text: &'a str,
     pub kind: FileKind,
-    pub module: ModuleRole,
-    pub env_role: EnvFileRole,
+    pub role: FileRole,
+    /// The project the file belongs to (a project of this file alone when nothing more is known).
+    pub project: &'a Project,
+    /// The facts of this file's current text (the project may hold an older version of them).
+    pub facts: &'a FileFacts,
     pub python: Option<&'a PythonFile<'a>>,
     pub dotenv: Option<&'a DotEnv>,
+    pub compose: Option<&'a Compose>,
+    pub dockerfile: Option<&'a Dockerfile>,
+    pub shell: Option<&'a Script>,
+    pub requirements: Option<&'a Requirements>,
+    pub pyproject: Option<&'a PyProject>,
+    pub procfile: Option<&'a Procfile>,
 }
 
 impl<'a> File<'a> {
-    pub fn python(path: &'a Path, text: &'a str, python: &'a PythonFile<'a>) -> File<'a> {
-        let mut module = module_role_from_path(path);
-        module.settings |= python.defines_django_settings;
-        File {
+    pub fn new(
+        path: &'a Path,
+        text: &'a str,
+        kind: FileKind,
+        parsed: Parsed<'a>,
+        project: &'a Project,
+        facts: &'a FileFacts,
+    ) -> File<'a> {
+        let mut file = File {
             path,
             text,
-            kind: FileKind::Python,
-            module,
-            env_role: EnvFileRole::Plain,
-            python: Some(python),
-            dotenv: None,
-        }
-    }
-
-    pub fn dotenv(path: &'a Path, text: &'a str, dotenv: &'a DotEnv) -> File<'a> {
-        File {
-            path,
-            text,
-            kind: FileKind::DotEnv,
-            module: ModuleRole::default(),
-            env_role: env_file_role(path),
+            kind,
+            role: project.role(path, kind, text, facts),
+            project,
+            facts,
             python: None,
-            dotenv: Some(dotenv),
+            dotenv: None,
+            compose: None,
+            dockerfile: None,
+            shell: None,
+            requirements: None,
+            pyproject: None,
+            procfile: None,
+        };
+        match parsed {
+            Parsed::Python(p) => file.python = Some(p),
+            Parsed::DotEnv(p) => file.dotenv = Some(p),
+            Parsed::Compose(p) => file.compose = Some(p),
+            Parsed::Dockerfile(p) => file.dockerfile = Some(p),
+            Parsed::Shell(p) => file.shell = Some(p),
+            Parsed::Requirements(p) => file.requirements = Some(p),
+            Parsed::PyProject(p) => file.pyproject = Some(p),
+            Parsed::Procfile(p) => file.procfile = Some(p),
+            Parsed::None => {}
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn env_file_roles() {
-        let role = |p: &str| env_file_role(Path::new(p));
-        assert_eq!(role(".env"), EnvFileRole::Plain);
-        assert_eq!(role(".env.production"), EnvFileRole::Production);
-        assert_eq!(role("prod.env"), EnvFileRole::Production);
-        assert_eq!(role(".env.example"), EnvFileRole::Example);
-        assert_eq!(role(".env.production.example"), EnvFileRole::Example);
-        assert_eq!(role(".env.local"), EnvFileRole::Development);
+        file
     }
 
-    #[test]
-    fn module_roles() {
-        let role = |p: &str| module_role_from_path(Path::new(p));
-        assert!(role("proj/settings.py").settings);
-        assert!(role("proj/settings/production.py").settings);
-        assert!(!role("proj/settings/production.py").development);
-        assert!(role("proj/settings/dev.py").development);
-        assert!(role("proj/settings/local.py").development);
-        assert!(role("tests/test_views.py").development);
-        assert!(!role("app/views.py").settings);
-        assert!(!role("app/latest.py").development);
+    /// Is the module-level assignment of `name` whose statement starts at `start` replaced later
+    /// in every production settings chain that loads this module (so what it sets never reaches
+    /// production)?
+    pub fn overridden_in_production(&self, name: &str, start: usize) -> bool {
+        self.project
+            .overridden_in_production(self.path, self.facts, name, start)
     }
 }

@@ -5,7 +5,10 @@ use std::ops::Range;
 use std::path::Path;
 
 use super::{analyse, Diagnostic, Edit, Input, RuleFilter};
-use crate::syntax::{python, FileKind};
+use crate::project::Project;
+use crate::syntax::{
+    compose, dockerfile, dotenv, procfile, pyproject, python, requirements, shell, FileKind,
+};
 
 /// Applies non-overlapping edits (original-text coordinates) to `text`. Edits that overlap an
 /// earlier one are skipped; returns the new text and how many edits were applied.
@@ -33,15 +36,24 @@ pub fn apply_edits(text: &str, edits: &[&Edit]) -> (String, usize) {
 
 /// Does the new text parse at least as well as the old one?
 pub fn still_parses(kind: FileKind, before: &str, after: &str) -> bool {
+    syntax_errors(kind, after) <= syntax_errors(kind, before)
+}
+
+/// How many places of `text` do not parse as `kind`.
+pub fn syntax_errors(kind: FileKind, text: &str) -> usize {
     match kind {
-        FileKind::Python => {
-            python::error_count(&python::parse(after, None))
-                <= python::error_count(&python::parse(before, None))
+        FileKind::Python => python::error_count(&python::parse(text, None)),
+        FileKind::DotEnv => dotenv::parse(text).errors.len(),
+        FileKind::Compose => {
+            let yaml = compose::parse(text).yaml;
+            yaml.errors.len() + usize::from(yaml.truncated)
         }
-        FileKind::DotEnv => {
-            crate::syntax::dotenv::parse(after).errors.len()
-                <= crate::syntax::dotenv::parse(before).errors.len()
-        }
+        FileKind::Dockerfile => dockerfile::parse(text).errors.len(),
+        FileKind::Shell => shell::parse(text).errors,
+        FileKind::Requirements => requirements::parse(text).errors.len(),
+        FileKind::PyProject => usize::from(pyproject::parse(text).error.is_some()),
+        FileKind::Procfile => procfile::parse(text).errors.len(),
+        FileKind::GitIgnore | FileKind::DockerIgnore | FileKind::LockFile => 0,
     }
 }
 
@@ -61,6 +73,7 @@ pub fn fix_is_valid(
     path: &Path,
     kind: FileKind,
     text: &str,
+    project: &Project,
     diagnostic: &Diagnostic,
     filter: &dyn RuleFilter,
 ) -> bool {
@@ -74,15 +87,7 @@ pub fn fix_is_valid(
     }
     let mapped: Range<usize> =
         map_offset(diagnostic.range.start, &edits)..map_offset(diagnostic.range.end, &edits);
-    let after = analyse(
-        &Input {
-            path,
-            text: &fixed,
-            kind,
-            tree: None,
-        },
-        filter,
-    );
+    let after = analyse(&Input::alone(path, &fixed, kind, project), filter);
     !after
         .diagnostics
         .iter()
@@ -100,21 +105,14 @@ pub fn fix_all(
     path: &Path,
     kind: FileKind,
     text: &str,
+    project: &Project,
     filter: &dyn RuleFilter,
     allowed: &dyn Fn(&Diagnostic) -> bool,
 ) -> (String, usize) {
     let mut current = text.to_string();
     let mut total = 0;
     for _round in 0..10 {
-        let analysis = analyse(
-            &Input {
-                path,
-                text: &current,
-                kind,
-                tree: None,
-            },
-            filter,
-        );
+        let analysis = analyse(&Input::alone(path, &current, kind, project), filter);
         let mut chosen: Vec<&Edit> = Vec::new();
         let mut count = 0;
         let mut covered: Vec<Range<usize>> = Vec::new();
@@ -140,7 +138,7 @@ pub fn fix_all(
             {
                 continue;
             }
-            if !fix_is_valid(path, kind, &current, d, filter) {
+            if !fix_is_valid(path, kind, &current, project, d, filter) {
                 continue;
             }
             for e in new_edits {

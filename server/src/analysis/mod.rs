@@ -19,8 +19,11 @@ use serde::{Deserialize, Serialize};
 use tree_sitter::Tree;
 
 use crate::checks;
-use crate::syntax::{dotenv, python, FileKind};
-pub use context::{EnvFileRole, File, ModuleRole, PythonFile};
+use crate::project::{facts, FileFacts, Project};
+use crate::syntax::{
+    compose, dockerfile, dotenv, procfile, pyproject, python, requirements, shell, FileKind,
+};
+pub use context::{EnvFileRole, File, Parsed, PythonFile};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -158,6 +161,25 @@ pub struct Input<'a> {
     pub kind: FileKind,
     /// An up-to-date parse of `text` when the caller keeps one (the language server does).
     pub tree: Option<&'a Tree>,
+    /// The project the file belongs to.
+    pub project: &'a Project,
+    /// The facts of `text` when the caller already has them (the command line extracts them
+    /// before it builds the project); computed here otherwise.
+    pub facts: Option<&'a FileFacts>,
+}
+
+impl<'a> Input<'a> {
+    /// A file analysed on its own: the project holds just this file.
+    pub fn alone(path: &'a Path, text: &'a str, kind: FileKind, project: &'a Project) -> Input<'a> {
+        Input {
+            path,
+            text,
+            kind,
+            tree: None,
+            project,
+            facts: None,
+        }
+    }
 }
 
 #[derive(Debug, Default)]
@@ -165,25 +187,99 @@ pub struct Analysis {
     pub diagnostics: Vec<Diagnostic>,
     /// Problems analysing the file that the user should hear about (a rule that failed).
     pub notes: Vec<String>,
+    /// Why parts of the file were not checked (it does not parse there): for logs and the
+    /// command line's notes, not pop-ups.
+    pub parse_notes: Vec<String>,
+    /// The facts of the text, when they were not given.
+    pub facts: Option<FileFacts>,
 }
 
 /// Analyses one file. Pure: the same input always gives the same diagnostics, sorted by position.
 pub fn analyse(input: &Input, filter: &dyn RuleFilter) -> Analysis {
-    let owned_tree;
-    let python_file;
-    let dotenv_file;
     // The rules that may find something here, decided once from the text: when there are none,
-    // the file is not even parsed (most files of a project have nothing for most rules).
+    // a Python file is not even parsed (most files of a project have nothing for most rules).
     let rules: Vec<&dyn Rule> = checks::all()
         .iter()
         .copied()
         .filter(|r| r.applies_to(input.kind) && filter.enabled(r.id()) && r.may_apply(input.text))
         .collect();
-    if rules.is_empty() {
-        return Analysis::default();
+    let mut analysis = Analysis::default();
+    let wants_facts = input.facts.is_none();
+    let parse_python = input.kind == FileKind::Python
+        && (!rules.is_empty()
+            || (wants_facts && facts::python_needs_parse(input.path, input.text)));
+    if input.kind == FileKind::Python && !parse_python {
+        if wants_facts {
+            analysis.facts = Some(FileFacts::default());
+        }
+        return analysis;
     }
-    let file = match input.kind {
+    let ((diagnostics, notes, parse_notes), computed) =
+        with_parsed(input, wants_facts, |file, parse_notes| {
+            let ran = if !file.role.tooling && !rules.is_empty() {
+                run_rules(file, &rules, filter)
+            } else {
+                Analysis::default()
+            };
+            (ran.diagnostics, ran.notes, parse_notes)
+        });
+    analysis.diagnostics = diagnostics;
+    analysis.notes = notes;
+    analysis.parse_notes = parse_notes;
+    analysis.facts = computed;
+    analysis
+}
+
+static NO_FACTS: FileFacts = FileFacts {
+    env_reads: Vec::new(),
+    env_sets: Vec::new(),
+    python: None,
+    services: Vec::new(),
+    dockerfile: None,
+    commands: Vec::new(),
+    includes: Vec::new(),
+    requirements: Vec::new(),
+    ignore_patterns: Vec::new(),
+    settings_modules: Vec::new(),
+};
+
+/// Runs `f` on the file as rules see it (parsed, with its role), for what needs the parse of a
+/// finding's file after the analysis (the suppression edit of a code action).
+pub fn with_file<R>(input: &Input, f: impl FnOnce(&File) -> R) -> R {
+    with_parsed(input, input.facts.is_none(), |file, _| f(file)).0
+}
+
+/// Hands `f` the file as rules see it, with its parse and its facts (the given ones, or those
+/// computed here when `wants_facts`), and the notes on what did not parse.
+fn on_file<'a, R>(
+    input: &Input<'a>,
+    parsed: Parsed<'a>,
+    computed: Option<&'a FileFacts>,
+    parse_notes: Vec<String>,
+    f: impl FnOnce(&File, Vec<String>) -> R,
+) -> R {
+    let own = input.facts.or(computed).unwrap_or(&NO_FACTS);
+    let file = File::new(
+        input.path,
+        input.text,
+        input.kind,
+        parsed,
+        input.project,
+        own,
+    );
+    f(&file, parse_notes)
+}
+
+/// Parses the input by its kind and runs `f` on the file (see [`on_file`]).
+fn with_parsed<R>(
+    input: &Input,
+    wants_facts: bool,
+    f: impl FnOnce(&File, Vec<String>) -> R,
+) -> (R, Option<FileFacts>) {
+    let mut parse_notes = Vec::new();
+    match input.kind {
         FileKind::Python => {
+            let owned_tree;
             let tree = match input.tree {
                 Some(tree) => tree,
                 None => {
@@ -191,15 +287,171 @@ pub fn analyse(input: &Input, filter: &dyn RuleFilter) -> Analysis {
                     &owned_tree
                 }
             };
-            python_file = PythonFile::new(tree, input.text);
-            File::python(input.path, input.text, &python_file)
+            let python_file = PythonFile::new(tree, input.text);
+            let computed = wants_facts.then(|| {
+                if facts::python_needs_parse(input.path, input.text) {
+                    facts::python(input.path, input.text, Some(&python_file))
+                } else {
+                    FileFacts::default()
+                }
+            });
+            (
+                on_file(
+                    input,
+                    Parsed::Python(&python_file),
+                    computed.as_ref(),
+                    parse_notes,
+                    f,
+                ),
+                computed,
+            )
         }
         FileKind::DotEnv => {
-            dotenv_file = dotenv::parse(input.text);
-            File::dotenv(input.path, input.text, &dotenv_file)
+            let parsed = dotenv::parse(input.text);
+            let computed = wants_facts.then(|| facts::dotenv(&parsed));
+            (
+                on_file(
+                    input,
+                    Parsed::DotEnv(&parsed),
+                    computed.as_ref(),
+                    parse_notes,
+                    f,
+                ),
+                computed,
+            )
         }
-    };
-    run_rules(&file, &rules, filter)
+        FileKind::Compose => {
+            let yaml = match input.tree {
+                Some(tree) => crate::syntax::yaml::from_tree(tree, input.text),
+                None => crate::syntax::yaml::parse(input.text),
+            };
+            let parsed = compose::from_yaml(yaml, input.text);
+            note_yaml_problems(input, &parsed.yaml, &mut parse_notes);
+            let computed = wants_facts.then(|| facts::compose(&parsed, input.text));
+            (
+                on_file(
+                    input,
+                    Parsed::Compose(&parsed),
+                    computed.as_ref(),
+                    parse_notes,
+                    f,
+                ),
+                computed,
+            )
+        }
+        FileKind::Dockerfile => {
+            let parsed = dockerfile::parse(input.text);
+            if let Some(error) = parsed.errors.first() {
+                parse_notes.push(format!(
+                    "{}: line {} is not a Dockerfile instruction; it was not checked",
+                    input.path.display(),
+                    line_of(input.text, error.start)
+                ));
+            }
+            let computed = wants_facts.then(|| facts::dockerfile(&parsed));
+            (
+                on_file(
+                    input,
+                    Parsed::Dockerfile(&parsed),
+                    computed.as_ref(),
+                    parse_notes,
+                    f,
+                ),
+                computed,
+            )
+        }
+        FileKind::Shell => {
+            let parsed = match input.tree {
+                Some(tree) => shell::read(tree, input.text),
+                None => shell::parse(input.text),
+            };
+            let computed = wants_facts.then(|| facts::shell(&parsed));
+            (
+                on_file(
+                    input,
+                    Parsed::Shell(&parsed),
+                    computed.as_ref(),
+                    parse_notes,
+                    f,
+                ),
+                computed,
+            )
+        }
+        FileKind::Requirements => {
+            let parsed = requirements::parse(input.text);
+            let computed = wants_facts.then(|| facts::requirements(&parsed));
+            (
+                on_file(
+                    input,
+                    Parsed::Requirements(&parsed),
+                    computed.as_ref(),
+                    parse_notes,
+                    f,
+                ),
+                computed,
+            )
+        }
+        FileKind::PyProject => {
+            let parsed = pyproject::parse(input.text);
+            let computed = wants_facts.then(|| facts::pyproject(&parsed));
+            (
+                on_file(
+                    input,
+                    Parsed::PyProject(&parsed),
+                    computed.as_ref(),
+                    parse_notes,
+                    f,
+                ),
+                computed,
+            )
+        }
+        FileKind::Procfile => {
+            let parsed = procfile::parse(input.text);
+            let computed = wants_facts.then(|| facts::procfile(&parsed));
+            (
+                on_file(
+                    input,
+                    Parsed::Procfile(&parsed),
+                    computed.as_ref(),
+                    parse_notes,
+                    f,
+                ),
+                computed,
+            )
+        }
+        FileKind::GitIgnore | FileKind::DockerIgnore | FileKind::LockFile => {
+            let computed = wants_facts.then(|| facts::extract(input.path, input.kind, input.text));
+            (
+                on_file(input, Parsed::None, computed.as_ref(), parse_notes, f),
+                computed,
+            )
+        }
+    }
+}
+
+/// 1-based line of a byte offset.
+fn line_of(text: &str, at: usize) -> usize {
+    text.as_bytes()[..at.min(text.len())]
+        .iter()
+        .filter(|b| **b == b'\n')
+        .count()
+        + 1
+}
+
+fn note_yaml_problems(input: &Input, yaml: &crate::syntax::yaml::Yaml, notes: &mut Vec<String>) {
+    if let Some(error) = yaml.errors.first() {
+        notes.push(format!(
+            "{}: not valid YAML at line {}; what does not parse was not checked",
+            input.path.display(),
+            line_of(input.text, error.start)
+        ));
+    }
+    if yaml.truncated {
+        notes.push(format!(
+            "{}: nesting or alias expansion beyond the reader's limits was not checked",
+            input.path.display()
+        ));
+    }
 }
 
 fn run_rules(file: &File, rules: &[&dyn Rule], filter: &dyn RuleFilter) -> Analysis {

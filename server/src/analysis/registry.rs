@@ -1,11 +1,14 @@
 //! The rule catalog: one TOML file per rule in `rules/` (id, name, category, severity, summary,
 //! docs and bad/good examples), embedded at build time.
 
-use std::sync::OnceLock;
+use std::path::Path;
+use std::sync::{Arc, OnceLock};
 
 use serde::Deserialize;
 
 use super::Severity;
+use crate::project::{facts, Project, ProjectBuilder};
+use crate::syntax::FileKind;
 
 mod embedded {
     include!(concat!(env!("OUT_DIR"), "/rule_files.rs"));
@@ -48,6 +51,49 @@ pub struct Example {
     pub message: Option<String>,
     /// For bad examples: the severity the findings must have (default: the rule's).
     pub severity: Option<Severity>,
+    /// The other files of the example's project (a multi-file example): the analysed file is
+    /// judged with them as its neighbours.
+    #[serde(default)]
+    pub files: Vec<ExampleFile>,
+    /// Paths of the example's project that git tracks.
+    #[serde(default)]
+    pub tracked: Vec<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ExampleFile {
+    pub path: String,
+    pub code: String,
+}
+
+impl Example {
+    /// The example's project: its file, its other files and what git tracks, rooted at the
+    /// current directory.
+    pub fn project(&self) -> Project {
+        let root = Path::new(".");
+        let mut builder = ProjectBuilder::new(Some(root));
+        let all = std::iter::once((self.path.as_str(), self.code.as_str())).chain(
+            self.files
+                .iter()
+                .map(|f| (f.path.as_str(), f.code.as_str())),
+        );
+        for (path, code) in all {
+            let path = Path::new(path);
+            if let Some(kind) = FileKind::from_path(path) {
+                builder.file(path, kind, Arc::new(facts::extract(path, kind, code)));
+            }
+        }
+        if !self.tracked.is_empty() {
+            builder.tracked(Some(
+                self.tracked
+                    .iter()
+                    .map(|p| crate::project::normalize(Path::new(p)))
+                    .collect(),
+            ));
+        }
+        builder.build()
+    }
 }
 
 #[derive(Debug, Deserialize)]

@@ -4,17 +4,16 @@
 use std::path::Path;
 
 use super::{analyse, AllRules, Diagnostic, Input};
+use crate::project::Project;
 use crate::syntax::FileKind;
 
-/// The findings of `rule` in `source`, analysed as the Python file at `path`.
+/// The findings of `rule` in `source`, analysed as the Python file at `path` (a project of that
+/// file alone).
 pub fn diagnostics_of(rule: &str, path: &str, source: &str) -> Vec<Diagnostic> {
+    let path = Path::new(path);
+    let project = Project::of_files(None, [(path, FileKind::Python, source)]);
     analyse(
-        &Input {
-            path: Path::new(path),
-            text: source,
-            kind: FileKind::Python,
-            tree: None,
-        },
+        &Input::alone(path, source, FileKind::Python, &project),
         &AllRules,
     )
     .diagnostics

@@ -20,9 +20,10 @@ use serde::{Deserialize, Serialize};
 
 use crate::analysis::registry;
 use crate::analysis::{Applicability, Diagnostic, Edit, Fix, Severity};
+use crate::project::FileFacts;
 
 /// Bumped whenever the entry format or its meaning changes.
-const FORMAT: u32 = 1;
+const FORMAT: u32 = 2;
 
 /// The default location, relative to the current directory (like ruff's `.ruff_cache`).
 pub const DEFAULT_DIR: &str = ".preflight_cache";
@@ -96,7 +97,14 @@ struct Stored {
 #[derive(Serialize, Deserialize)]
 struct Entry {
     content: String,
-    config: String,
+    /// The file's facts for the project model (they depend on its content alone).
+    #[serde(default)]
+    facts: Option<FileFacts>,
+    /// What the diagnostics were computed under (the configuration and the project), when they
+    /// were.
+    #[serde(default)]
+    config: Option<String>,
+    #[serde(default)]
     diagnostics: Vec<StoredDiagnostic>,
 }
 
@@ -124,6 +132,18 @@ pub struct Key {
     config: String,
 }
 
+impl Key {
+    /// `config` describes everything else the analysis of the file depends on (the path as
+    /// spelled, its resolved rule filter, the project's facts).
+    pub fn with_config(&self, config: &str) -> Key {
+        Key {
+            path: self.path.clone(),
+            content: self.content.clone(),
+            config: hash128(&[config.as_bytes()]),
+        }
+    }
+}
+
 impl Cache {
     /// `None` when the build cannot be fingerprinted.
     pub fn new(dir: PathBuf) -> Option<Cache> {
@@ -137,15 +157,57 @@ impl Cache {
         })
     }
 
-    /// `config` describes everything else the analysis of the file depends on (the path as
-    /// spelled and its resolved rule filter).
-    pub fn key(&self, path: &Path, text: &str, config: &str) -> Option<Key> {
+    /// The key of a file's content; [`Key::with_config`] adds what its diagnostics depend on.
+    pub fn key(&self, path: &Path, text: &str) -> Option<Key> {
         let path = std::path::absolute(path).ok()?.to_str()?.to_string();
         Some(Key {
             content: hash128(&[text.as_bytes()]),
-            config: hash128(&[config.as_bytes()]),
+            config: String::new(),
             path,
         })
+    }
+
+    /// The file's facts stored for the same content.
+    pub fn facts(&self, key: &Key) -> Option<FileFacts> {
+        if self.disabled.load(Ordering::Relaxed) {
+            return None;
+        }
+        if let Ok(mut touched) = self.touched.lock() {
+            touched.insert(key.path.clone());
+        }
+        let entries = self.entries.lock().ok()?;
+        let entry = entries.get(&key.path)?;
+        (entry.content == key.content)
+            .then(|| entry.facts.clone())
+            .flatten()
+    }
+
+    /// Records the file's facts (keeping its diagnostics when the content is the same).
+    pub fn put_facts(&self, key: &Key, facts: &FileFacts) {
+        if self.disabled.load(Ordering::Relaxed) {
+            return;
+        }
+        if let Ok(mut touched) = self.touched.lock() {
+            touched.insert(key.path.clone());
+        }
+        if let Ok(mut entries) = self.entries.lock() {
+            let entry = entries.entry(key.path.clone()).or_insert_with(|| Entry {
+                content: key.content.clone(),
+                facts: None,
+                config: None,
+                diagnostics: Vec::new(),
+            });
+            if entry.content != key.content {
+                *entry = Entry {
+                    content: key.content.clone(),
+                    facts: None,
+                    config: None,
+                    diagnostics: Vec::new(),
+                };
+            }
+            entry.facts = Some(facts.clone());
+            self.changed.store(true, Ordering::Relaxed);
+        }
     }
 
     /// Creates the directory (with its `.gitignore` and `CACHEDIR.TAG`) if needed and reads the
@@ -179,7 +241,7 @@ impl Cache {
         }
         let entries = self.entries.lock().ok()?;
         let entry = entries.get(&key.path)?;
-        if entry.content != key.content || entry.config != key.config {
+        if entry.content != key.content || entry.config.as_deref() != Some(key.config.as_str()) {
             return None;
         }
         let in_text = |start: usize, end: usize| {
@@ -229,7 +291,13 @@ impl Cache {
         if self.disabled.load(Ordering::Relaxed) {
             return;
         }
+        let facts = self.entries.lock().ok().and_then(|e| {
+            e.get(&key.path)
+                .filter(|e| e.content == key.content)
+                .and_then(|e| e.facts.clone())
+        });
         let entry = Entry {
+            facts,
             diagnostics: diagnostics
                 .iter()
                 .map(|d| StoredDiagnostic {
@@ -250,7 +318,7 @@ impl Cache {
                 })
                 .collect(),
             content: key.content,
-            config: key.config,
+            config: Some(key.config),
         };
         if let Ok(mut touched) = self.touched.lock() {
             touched.insert(key.path.clone());

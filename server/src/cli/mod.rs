@@ -13,6 +13,7 @@ use crate::analysis::fix::fix_all;
 use crate::analysis::registry;
 use crate::analysis::{analyse, Applicability, Diagnostic, Input, Severity};
 use crate::config::{Config, ConfigCache, ConfigError, Options};
+use crate::project::{normalize, scan, FileFacts, Project, ProjectBuilder};
 use crate::syntax::FileKind;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
@@ -38,26 +39,7 @@ pub struct CheckArgs {
     pub cache_dir: Option<PathBuf>,
 }
 
-/// Files larger than this are not analysed (generated or vendored data, not code).
-pub const MAX_FILE_BYTES: u64 = 5 * 1024 * 1024;
-
-/// Directories never worth walking into, ignored or not.
-const SKIPPED_DIRS: &[&str] = &[
-    ".git",
-    ".hg",
-    ".svn",
-    ".venv",
-    "venv",
-    ".tox",
-    ".nox",
-    "node_modules",
-    "__pycache__",
-    "site-packages",
-    ".mypy_cache",
-    ".pytest_cache",
-    ".ruff_cache",
-    cache::DEFAULT_DIR,
-];
+pub use crate::project::scan::MAX_FILE_BYTES;
 
 pub struct FileResult {
     pub path: PathBuf,
@@ -70,6 +52,21 @@ pub struct FileResult {
 
 enum Outcome {
     Checked(FileResult),
+    Failed(String),
+}
+
+/// A file the walk found, read and ready for the project model.
+struct Loaded {
+    path: PathBuf,
+    display: String,
+    kind: FileKind,
+    text: String,
+    facts: Arc<FileFacts>,
+    key: Option<cache::Key>,
+}
+
+enum Read {
+    Loaded(Box<Loaded>),
     Skipped(String),
     Failed(String),
 }
@@ -120,37 +117,11 @@ pub fn check(args: CheckArgs) -> ExitCode {
     } else {
         args.paths.clone()
     };
-    let mut files: Vec<(PathBuf, bool)> = Vec::new();
-    for path in &paths {
-        if path.is_file() {
-            files.push((path.clone(), true));
-        } else if path.is_dir() {
-            let walker = ignore::WalkBuilder::new(path)
-                .hidden(false)
-                .filter_entry(|entry| {
-                    !(entry.file_type().is_some_and(|t| t.is_dir())
-                        && entry
-                            .file_name()
-                            .to_str()
-                            .is_some_and(|n| SKIPPED_DIRS.contains(&n)))
-                })
-                .build();
-            for entry in walker {
-                match entry {
-                    Ok(entry) if entry.file_type().is_some_and(|t| t.is_file()) => {
-                        if FileKind::from_path(entry.path()).is_some() {
-                            files.push((entry.into_path(), false));
-                        }
-                    }
-                    Ok(_) => {}
-                    Err(e) => eprintln!("preflight: note: {e}"),
-                }
-            }
-        } else {
-            eprintln!("preflight: {}: no such file or directory", path.display());
-            errors += 1;
-        }
-    }
+    let root = project_root(&paths, &cwd);
+    let mut builder = ProjectBuilder::new(Some(&root)).named(&paths);
+    builder.read_repository();
+    let (files, walk_errors) = scan::walk(&paths, &root, &[cache::DEFAULT_DIR]);
+    errors += walk_errors;
 
     // `--fix` rewrites files and always analyses them afresh: it neither reads nor writes the cache.
     let result_cache = if args.fix || args.no_cache {
@@ -166,15 +137,40 @@ pub fn check(args: CheckArgs) -> ExitCode {
     if let Some(c) = &result_cache {
         c.load();
     }
-    let outcomes: Vec<Outcome> = files
+    // Every file is read and its facts extracted (in parallel) before any is analysed: rules ask
+    // the project about the other files.
+    let reads: Vec<Read> = files
         .par_iter()
         .map(|(path, explicit)| {
+            read_file(path, *explicit, &cwd, &config_for, result_cache.as_ref())
+        })
+        .collect();
+    let mut loaded = Vec::new();
+    for read in reads {
+        match read {
+            Read::Loaded(file) => {
+                builder.file(&file.path, file.kind, file.facts.clone());
+                loaded.push(*file);
+            }
+            Read::Skipped(note) => eprintln!("preflight: note: {note}"),
+            Read::Failed(message) => {
+                eprintln!("preflight: {message}");
+                errors += 1;
+            }
+        }
+    }
+    let project = builder.build();
+    let digest = project.digest();
+    let outcomes: Vec<Outcome> = loaded
+        .into_par_iter()
+        .filter(|file| file.kind.is_checked())
+        .map(|file| {
             check_file(
-                path,
-                *explicit,
-                &cwd,
+                file,
                 &config_for,
                 &args,
+                &project,
+                &digest,
                 result_cache.as_ref(),
             )
         })
@@ -187,7 +183,6 @@ pub fn check(args: CheckArgs) -> ExitCode {
     for outcome in outcomes {
         match outcome {
             Outcome::Checked(r) => results.push(r),
-            Outcome::Skipped(note) => eprintln!("preflight: note: {note}"),
             Outcome::Failed(message) => {
                 eprintln!("preflight: {message}");
                 errors += 1;
@@ -223,6 +218,32 @@ pub fn check(args: CheckArgs) -> ExitCode {
     }
 }
 
+/// The project the paths belong to: the git work tree around the current directory (or the
+/// first path), else the current directory.
+fn project_root(paths: &[PathBuf], cwd: &Path) -> PathBuf {
+    let first = paths
+        .first()
+        .map(|p| {
+            if p.is_absolute() {
+                p.clone()
+            } else {
+                cwd.join(p)
+            }
+        })
+        .unwrap_or_else(|| cwd.to_path_buf());
+    for start in [cwd, first.as_path()] {
+        if let Some((work_tree, _)) = crate::project::git::find_repository(start) {
+            if paths
+                .iter()
+                .all(|p| normalize(&cwd.join(p)).starts_with(&work_tree))
+            {
+                return work_tree;
+            }
+        }
+    }
+    cwd.to_path_buf()
+}
+
 fn display_path(path: &Path, cwd: &Path) -> String {
     let relative = if path.is_absolute() {
         path.strip_prefix(cwd).unwrap_or(path)
@@ -238,55 +259,87 @@ fn display_path(path: &Path, cwd: &Path) -> String {
     }
 }
 
-fn check_file(
+/// Reads a file and extracts its facts (from the cache when its content is unchanged).
+fn read_file(
     path: &Path,
     explicit: bool,
     cwd: &Path,
     config_for: &(dyn Fn(&Path) -> Result<Config, ConfigError> + Sync),
+    result_cache: Option<&cache::Cache>,
+) -> Read {
+    let display = display_path(path, cwd);
+    let Some(kind) = scan::kind_of(path) else {
+        return Read::Skipped(format!(
+            "{display}: skipped, not a file Preflight reads (Python, env, compose, Dockerfile, shell, requirements, pyproject.toml, Procfile)"
+        ));
+    };
+    if kind.is_checked() {
+        let config = match config_for(path) {
+            Ok(c) => c,
+            Err(e) => return Read::Failed(e.to_string()),
+        };
+        if !explicit && config.is_excluded(path) {
+            return Read::Skipped(format!("{display}: excluded by configuration"));
+        }
+    }
+    let text = match scan::read_text(path) {
+        Ok(text) => text,
+        Err(scan::Unreadable::Skipped(why)) => return Read::Skipped(format!("{display}: {why}")),
+        Err(scan::Unreadable::Failed(why)) => return Read::Failed(format!("{display}: {why}")),
+    };
+    let key = result_cache.and_then(|c| c.key(path, &text));
+    let cached = match (result_cache, &key) {
+        (Some(c), Some(key)) => c.facts(key),
+        _ => None,
+    };
+    let facts = match cached {
+        Some(facts) => facts,
+        None => {
+            let facts = crate::project::facts::extract(path, kind, &text);
+            if let (Some(c), Some(key)) = (result_cache, &key) {
+                c.put_facts(key, &facts);
+            }
+            facts
+        }
+    };
+    Read::Loaded(Box::new(Loaded {
+        path: path.to_path_buf(),
+        display,
+        kind,
+        text,
+        facts: Arc::new(facts),
+        key,
+    }))
+}
+
+fn check_file(
+    file: Loaded,
+    config_for: &(dyn Fn(&Path) -> Result<Config, ConfigError> + Sync),
     args: &CheckArgs,
+    project: &Project,
+    digest: &str,
     result_cache: Option<&cache::Cache>,
 ) -> Outcome {
-    let display = display_path(path, cwd);
-    let Some(kind) = FileKind::from_path(path) else {
-        return Outcome::Skipped(format!("{display}: skipped, not a Python or env file"));
-    };
-    let config = match config_for(path) {
+    let Loaded {
+        path,
+        display,
+        kind,
+        text,
+        facts,
+        key,
+    } = file;
+    let config = match config_for(&path) {
         Ok(c) => c,
         Err(e) => return Outcome::Failed(e.to_string()),
     };
-    if !explicit && config.is_excluded(path) {
-        return Outcome::Skipped(format!("{display}: excluded by configuration"));
-    }
-    let size = std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
-    if size > MAX_FILE_BYTES {
-        return Outcome::Skipped(format!(
-            "{display}: skipped, {size} bytes is over the {MAX_FILE_BYTES}-byte limit"
-        ));
-    }
-    let bytes = match std::fs::read(path) {
-        Ok(b) => b,
-        Err(e) => return Outcome::Failed(format!("{display}: cannot read: {e}")),
-    };
-    if bytes.iter().take(8192).any(|b| *b == 0) {
-        return Outcome::Skipped(format!("{display}: skipped, binary file"));
-    }
-    let text = match String::from_utf8(bytes) {
-        Ok(t) => t,
-        Err(e) => {
-            return Outcome::Skipped(format!(
-                "{display}: skipped, not valid UTF-8 (byte {})",
-                e.utf8_error().valid_up_to()
-            ))
-        }
-    };
-    let filter = config.filter_for(path);
+    let filter = config.filter_for(&path);
     // Rules read the path as given (its directories and file name), so its spelling is part of
-    // the key along with the file's rule filter.
-    let key = result_cache.and_then(|c| c.key(path, &text, &format!("{path:?}\n{filter:?}")));
+    // the key along with the file's rule filter and the project it is judged in.
+    let key = key.map(|k| k.with_config(&format!("{path:?}\n{filter:?}\n{digest}")));
     if let (Some(c), Some(key)) = (result_cache, &key) {
         if let Some(diagnostics) = c.get(key, &text) {
             return Outcome::Checked(FileResult {
-                path: path.to_path_buf(),
+                path,
                 display,
                 text,
                 diagnostics,
@@ -296,9 +349,10 @@ fn check_file(
     }
     let mut text = text;
     let mut fixed = 0;
+    let mut facts = facts;
     if args.fix {
         let allow_unsafe = !args.no_unsafe_fixes;
-        let (new_text, count) = fix_all(path, kind, &text, &filter, &|d| {
+        let (new_text, count) = fix_all(&path, kind, &text, project, &filter, &|d| {
             config.fix_all_applies(d)
                 && (allow_unsafe
                     || d.fix
@@ -306,19 +360,22 @@ fn check_file(
                         .is_some_and(|f| f.applicability == Applicability::Safe))
         });
         if count > 0 {
-            if let Err(e) = std::fs::write(path, &new_text) {
+            if let Err(e) = std::fs::write(&path, &new_text) {
                 return Outcome::Failed(format!("{display}: cannot write fixes: {e}"));
             }
             text = new_text;
             fixed = count;
+            facts = Arc::new(crate::project::facts::extract(&path, kind, &text));
         }
     }
     let analysis = analyse(
         &Input {
-            path,
+            path: &path,
             text: &text,
             kind,
             tree: None,
+            project,
+            facts: Some(&facts),
         },
         &filter,
     );
@@ -331,8 +388,11 @@ fn check_file(
     for note in analysis.notes {
         eprintln!("preflight: {note}");
     }
+    for note in analysis.parse_notes {
+        eprintln!("preflight: note: {note}");
+    }
     Outcome::Checked(FileResult {
-        path: path.to_path_buf(),
+        path,
         display,
         text,
         diagnostics: analysis.diagnostics,

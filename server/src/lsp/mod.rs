@@ -127,6 +127,102 @@ impl Backend {
     }
 }
 
+/// Globs of the files the configuration and the project model are read from.
+const WATCHED: &[&str] = &[
+    "**/preflight.toml",
+    "**/pyproject.toml",
+    "**/*.py",
+    "**/.env*",
+    "**/*.env",
+    "**/*compose*.{yml,yaml}",
+    "**/*{Dockerfile,dockerfile,Containerfile}*",
+    "**/*.sh",
+    "**/*requirements*.txt",
+    "**/requirements/*.txt",
+    "**/Procfile*",
+    "**/.gitignore",
+    "**/*.dockerignore",
+    "**/*.lock",
+];
+
+/// Builds the workspace's project model in the background (one blocking thread, with
+/// `$/progress` when the client shows it), then analyses the open documents against it. Edits
+/// and their diagnostics never wait for it: until it is done they see the project as far as it
+/// is known.
+async fn scan_workspace(
+    client: Client,
+    state: Arc<Mutex<State>>,
+    folders: Vec<std::path::PathBuf>,
+    progress_support: bool,
+) {
+    let token = NumberOrString::String("preflight-project-scan".to_string());
+    let progress = if progress_support {
+        let created = tokio::time::timeout(
+            std::time::Duration::from_secs(10),
+            client.send_request::<request::WorkDoneProgressCreate>(WorkDoneProgressCreateParams {
+                token: token.clone(),
+            }),
+        )
+        .await;
+        match created {
+            Ok(Ok(())) => Some(
+                client
+                    .progress(token, "Preflight: reading the project")
+                    .with_percentage(0)
+                    .begin()
+                    .await,
+            ),
+            _ => None,
+        }
+    } else {
+        None
+    };
+    let (tx, mut rx) = mpsc::unbounded_channel::<(usize, usize)>();
+    let scan = tokio::task::spawn_blocking(move || {
+        crate::project::scan::scan_project(&folders, &|done, total| {
+            let _ = tx.send((done, total));
+        })
+    });
+    let reporter = async {
+        while let Some((done, total)) = rx.recv().await {
+            if let Some(p) = &progress {
+                let percentage = (done * 100).checked_div(total).unwrap_or(100) as u32;
+                p.report_with_message(format!("{done}/{total} files"), percentage)
+                    .await;
+            }
+        }
+    };
+    let (project, ()) = tokio::join!(scan, reporter);
+    let Ok(project) = project else {
+        eprintln!("preflight: the project scan failed; rules see each file on its own");
+        if let Some(p) = progress {
+            p.finish_with_message("failed").await;
+        }
+        return;
+    };
+    let files = project.len();
+    let jobs = lock(&state).scanned(project);
+    spawn_jobs(state, jobs);
+    if let Some(p) = progress {
+        p.finish_with_message(format!("{files} files")).await;
+    }
+}
+
+/// Reads changed (or closed) files back from disk off the request path and updates the project.
+fn refresh_from_disk(state: Arc<Mutex<State>>, paths: Vec<std::path::PathBuf>) {
+    tokio::task::spawn_blocking(move || {
+        let changes = paths
+            .into_iter()
+            .map(|path| {
+                let facts = crate::project::scan::read_facts(&path);
+                (path, facts)
+            })
+            .collect();
+        let jobs = lock(&state).disk_files_changed(changes);
+        spawn_jobs(state, jobs);
+    });
+}
+
 fn spawn_jobs(state: Arc<Mutex<State>>, jobs: Vec<AnalysisJob>) {
     for job in jobs {
         let state = state.clone();
@@ -167,11 +263,26 @@ impl LanguageServer for Backend {
             .initialization_options
             .as_ref()
             .map(Options::from_json);
-        let root = params
-            .workspace_folders
+        #[allow(deprecated)] // `rootUri`: what clients without workspace folders send
+        let folders: Vec<std::path::PathBuf> = match &params.workspace_folders {
+            Some(folders) if !folders.is_empty() => folders
+                .iter()
+                .filter_map(|f| f.uri.to_file_path().map(|p| p.into_owned()))
+                .collect(),
+            _ => params
+                .root_uri
+                .as_ref()
+                .and_then(|u| u.to_file_path().map(|p| p.into_owned()))
+                .into_iter()
+                .collect(),
+        };
+        let root = folders.first().cloned();
+        let progress_support = params
+            .capabilities
+            .window
             .as_ref()
-            .and_then(|f| f.first())
-            .and_then(|f| f.uri.to_file_path().map(|p| p.into_owned()));
+            .and_then(|w| w.work_done_progress)
+            .unwrap_or(false);
         let watch_support = params
             .capabilities
             .workspace
@@ -182,6 +293,8 @@ impl LanguageServer for Backend {
         self.with_state("initialize", |state| {
             state.encoding = encoding;
             state.root = root;
+            state.folders = folders;
+            state.progress_support = progress_support;
             state.watch_registration = watch_support;
             match options {
                 Some(Ok(options)) => state.editor_options = options,
@@ -229,15 +342,22 @@ impl LanguageServer for Backend {
     }
 
     async fn initialized(&self, _: InitializedParams) {
-        let register = self
-            .with_state("initialized", |state| state.watch_registration)
-            .unwrap_or(false);
+        let (register, folders, progress) = self
+            .with_state("initialized", |state| {
+                (
+                    state.watch_registration,
+                    state.folders.clone(),
+                    state.progress_support,
+                )
+            })
+            .unwrap_or_default();
         if register {
-            // Config reloads: watch the files configuration lives in. The client's answer is
-            // awaited in a task of its own, with a timeout, so a silent client cannot wedge us.
+            // Config reloads and the project model: watch the files they are made of. The
+            // client's answer is awaited in a task of its own, with a timeout, so a silent client
+            // cannot wedge us.
             let client = self.client.clone();
             tokio::spawn(async move {
-                let watchers = ["**/preflight.toml", "**/pyproject.toml"]
+                let watchers = WATCHED
                     .iter()
                     .map(|g| FileSystemWatcher {
                         glob_pattern: GlobPattern::String(g.to_string()),
@@ -245,7 +365,7 @@ impl LanguageServer for Backend {
                     })
                     .collect();
                 let registration = Registration {
-                    id: "preflight-config-watch".to_string(),
+                    id: "preflight-watch".to_string(),
                     method: "workspace/didChangeWatchedFiles".to_string(),
                     register_options: serde_json::to_value(
                         DidChangeWatchedFilesRegistrationOptions { watchers },
@@ -258,9 +378,17 @@ impl LanguageServer for Backend {
                 )
                 .await;
                 if !matches!(outcome, Ok(Ok(()))) {
-                    eprintln!("preflight: the client did not accept file watching; configuration reloads on save only");
+                    eprintln!("preflight: the client did not accept file watching; configuration and project files reload on save only");
                 }
             });
+        }
+        if !folders.is_empty() {
+            tokio::spawn(scan_workspace(
+                self.client.clone(),
+                self.state.clone(),
+                folders,
+                progress,
+            ));
         }
     }
 
@@ -290,7 +418,13 @@ impl LanguageServer for Backend {
     }
 
     async fn did_close(&self, params: DidCloseTextDocumentParams) {
-        self.with_state("didClose", |s| s.close(&params.text_document.uri));
+        let closed = self
+            .with_state("didClose", |s| s.close(&params.text_document.uri))
+            .flatten();
+        // The project goes back to the file as it is on disk.
+        if let Some(path) = closed {
+            refresh_from_disk(self.state.clone(), vec![path]);
+        }
     }
 
     async fn did_change_configuration(&self, params: DidChangeConfigurationParams) {
@@ -301,9 +435,28 @@ impl LanguageServer for Backend {
         }
     }
 
-    async fn did_change_watched_files(&self, _: DidChangeWatchedFilesParams) {
-        if let Some(jobs) = self.with_state("didChangeWatchedFiles", |s| s.config_files_changed()) {
-            self.spawn_jobs(jobs);
+    async fn did_change_watched_files(&self, params: DidChangeWatchedFilesParams) {
+        let mut config_changed = false;
+        let mut project_files = Vec::new();
+        for change in &params.changes {
+            let Some(path) = change.uri.to_file_path().map(|p| p.into_owned()) else {
+                continue;
+            };
+            let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
+            if matches!(name, "preflight.toml" | "pyproject.toml") {
+                config_changed = true;
+            }
+            project_files.push(path);
+        }
+        if config_changed {
+            if let Some(jobs) =
+                self.with_state("didChangeWatchedFiles", |s| s.config_files_changed())
+            {
+                self.spawn_jobs(jobs);
+            }
+        }
+        if !project_files.is_empty() {
+            refresh_from_disk(self.state.clone(), project_files);
         }
     }
 

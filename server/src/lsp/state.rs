@@ -13,14 +13,14 @@ use tree_sitter::Tree;
 
 use super::convert::{minimal_edit, to_byte, to_lsp_diagnostic, to_range};
 use super::{Outgoing, FIX_ALL_KIND};
-use crate::analysis::context::{File, PythonFile};
 use crate::analysis::fix::{fix_all, fix_is_valid};
 use crate::analysis::registry;
 use crate::analysis::suppression::suppression_edit;
 use crate::analysis::{self, Applicability, Diagnostic as Finding, Input};
-use crate::cli::MAX_FILE_BYTES;
 use crate::config::{Config, ConfigCache, Options};
-use crate::syntax::{dotenv, FileKind};
+use crate::project::scan::MAX_FILE_BYTES;
+use crate::project::{FileFacts, Project};
+use crate::syntax::FileKind;
 use crate::text::document::{Change, Document};
 use crate::text::PositionEncoding;
 
@@ -57,6 +57,14 @@ pub struct State {
     generations: u64,
     outgoing: UnboundedSender<Outgoing>,
     reported: HashSet<String>,
+    /// The workspace's project model: scanned from disk in the background at start-up, kept
+    /// current from open documents' analyses and from file-watcher events. Analyses take a
+    /// snapshot; nothing waits for it.
+    pub project: Project,
+    /// The workspace folders the project is scanned from.
+    pub folders: Vec<PathBuf>,
+    /// The client shows `$/progress` for server-created tokens.
+    pub progress_support: bool,
 }
 
 /// A snapshot to analyse off the request path.
@@ -71,6 +79,7 @@ pub struct AnalysisJob {
     document: Document,
     config: Config,
     encoding: PositionEncoding,
+    project: Project,
 }
 
 pub struct Done {
@@ -83,6 +92,10 @@ pub struct Done {
     findings: Vec<Finding>,
     published: Vec<tower_lsp_server::ls_types::Diagnostic>,
     notes: Vec<String>,
+    parse_notes: Vec<String>,
+    path: PathBuf,
+    kind: FileKind,
+    facts: Option<FileFacts>,
 }
 
 impl AnalysisJob {
@@ -101,6 +114,8 @@ impl AnalysisJob {
                 text: &text,
                 kind: self.kind,
                 tree: tree.as_ref(),
+                project: &self.project,
+                facts: None,
             },
             &filter,
         );
@@ -119,6 +134,10 @@ impl AnalysisJob {
             findings: analysis.diagnostics,
             published,
             notes: analysis.notes,
+            parse_notes: analysis.parse_notes,
+            path: self.path,
+            kind: self.kind,
+            facts: analysis.facts,
         }
     }
 }
@@ -157,6 +176,9 @@ impl State {
             generations: 0,
             outgoing,
             reported: HashSet::new(),
+            project: Project::default(),
+            folders: Vec::new(),
+            progress_support: false,
         }
     }
 
@@ -224,6 +246,7 @@ impl State {
             document: doc.document.clone(),
             config,
             encoding,
+            project: self.project.clone(),
         })
     }
 
@@ -336,6 +359,10 @@ impl State {
         for note in &done.notes {
             self.report_once(MessageType::ERROR, format!("preflight: {note}"));
         }
+        for note in &done.parse_notes {
+            // A file that does not parse is normal while typing: a log line, not a pop-up.
+            eprintln!("preflight: note: {note}");
+        }
         let Some(doc) = self.docs.get_mut(&done.uri) else {
             return Vec::new();
         };
@@ -345,10 +372,12 @@ impl State {
             return Vec::new();
         }
         doc.running = None;
+        let mut jobs = Vec::new();
         if done.generation == doc.generation {
             if done.tree.is_some() {
                 doc.document.tree = done.tree;
             }
+            let on_disk = doc.on_disk;
             let _ = self.outgoing.send(Outgoing::Diagnostics {
                 uri: done.uri.clone(),
                 diagnostics: done.published,
@@ -360,12 +389,90 @@ impl State {
                 rope: done.rope,
                 findings: done.findings,
             });
+            if let (true, Some(facts)) = (on_disk, done.facts) {
+                if self.update_facts(&done.path, done.kind, facts) {
+                    jobs.extend(self.reanalyse_others(&done.uri));
+                }
+            }
         }
-        if doc.pending {
+        let pending = self.docs.get_mut(&done.uri).is_some_and(|doc| {
+            let pending = doc.pending;
             doc.pending = false;
-            return self.schedule(&done.uri);
+            pending
+        });
+        if pending {
+            jobs.extend(self.schedule(&done.uri));
         }
-        Vec::new()
+        jobs
+    }
+
+    /// Records a file's facts in the project. True when what other files' analyses depend on
+    /// changed (not just where things are in the file).
+    fn update_facts(&mut self, path: &Path, kind: FileKind, facts: FileFacts) -> bool {
+        let changed = match self.project.file(path) {
+            Some(known) => known.kind != kind || !known.facts.same_shape(&facts),
+            // A file new to the project matters only when it says something.
+            None => facts != FileFacts::default() || !kind.is_checked(),
+        };
+        if changed {
+            self.project = self.project.with_file(path, kind, Arc::new(facts));
+        }
+        changed
+    }
+
+    /// Analyses every open document again except `uri` (the project changed under them).
+    fn reanalyse_others(&mut self, uri: &Uri) -> Vec<AnalysisJob> {
+        let uris: Vec<Uri> = self.docs.keys().filter(|u| *u != uri).cloned().collect();
+        let mut jobs = Vec::new();
+        for uri in uris {
+            let generation = self.next_generation();
+            if let Some(doc) = self.docs.get_mut(&uri) {
+                doc.generation = generation;
+            }
+            jobs.extend(self.schedule(&uri));
+        }
+        jobs
+    }
+
+    /// The start-up scan finished: its project replaces the (empty or partial) one, and open
+    /// documents are analysed against it.
+    pub fn scanned(&mut self, project: Project) -> Vec<AnalysisJob> {
+        self.project = project;
+        self.reanalyse_all()
+    }
+
+    /// Files changed on disk (file watcher): their new facts, or `None` for a deleted file.
+    /// Open documents are the editor's business: their facts come from their own analyses.
+    pub fn disk_files_changed(
+        &mut self,
+        changes: Vec<(PathBuf, Option<(FileKind, FileFacts)>)>,
+    ) -> Vec<AnalysisJob> {
+        let open: HashSet<PathBuf> = self
+            .docs
+            .values()
+            .filter(|d| d.on_disk)
+            .map(|d| crate::project::normalize(&d.path))
+            .collect();
+        let mut changed = false;
+        for (path, update) in changes {
+            if open.contains(&crate::project::normalize(&path)) {
+                continue;
+            }
+            match update {
+                Some((kind, facts)) => changed |= self.update_facts(&path, kind, facts),
+                None => {
+                    if self.project.file(&path).is_some() {
+                        self.project = self.project.without_file(&path);
+                        changed = true;
+                    }
+                }
+            }
+        }
+        if changed {
+            self.reanalyse_all()
+        } else {
+            Vec::new()
+        }
     }
 
     /// An analysis that panicked: the document is free for the next one. Its text is not
@@ -385,14 +492,16 @@ impl State {
         Vec::new()
     }
 
-    pub fn close(&mut self, uri: &Uri) {
-        if self.docs.remove(uri).is_some() {
-            let _ = self.outgoing.send(Outgoing::Diagnostics {
-                uri: uri.clone(),
-                diagnostics: Vec::new(),
-                version: None,
-            });
-        }
+    /// Forgets a closed document. Returns its path when it is a file on disk, whose facts are
+    /// then read back from the disk (the editor may have closed it unsaved).
+    pub fn close(&mut self, uri: &Uri) -> Option<PathBuf> {
+        let doc = self.docs.remove(uri)?;
+        let _ = self.outgoing.send(Outgoing::Diagnostics {
+            uri: uri.clone(),
+            diagnostics: Vec::new(),
+            version: None,
+        });
+        doc.on_disk.then_some(doc.path)
     }
 
     pub fn saved(&mut self, uri: &Uri) -> Vec<AnalysisJob> {
@@ -473,6 +582,7 @@ impl State {
     pub fn code_actions(&mut self, params: &CodeActionParams) -> Option<CodeActionResponse> {
         let encoding = self.encoding;
         let uri = params.text_document.uri.clone();
+        let project = self.project.clone();
         let (latest, config, path, kind) = self.current(&uri)?;
         let only = params.context.only.as_ref();
         let wants = |kind: &str| {
@@ -497,20 +607,6 @@ impl State {
         };
         let mut actions = Vec::new();
         if wants(CodeActionKind::QUICKFIX.as_str()) {
-            let parsed;
-            let python_file;
-            let dotenv_file;
-            let file = match kind {
-                FileKind::Python => {
-                    parsed = crate::syntax::python::parse(text, None);
-                    python_file = PythonFile::new(&parsed, text);
-                    File::python(&path, text, &python_file)
-                }
-                FileKind::DotEnv => {
-                    dotenv_file = dotenv::parse(text);
-                    File::dotenv(&path, text, &dotenv_file)
-                }
-            };
             for finding in latest
                 .findings
                 .iter()
@@ -518,7 +614,7 @@ impl State {
             {
                 let lsp_diagnostic = to_lsp_diagnostic(finding, &latest.rope, encoding);
                 if let Some(fix) = &finding.fix {
-                    if fix_is_valid(&path, kind, text, finding, &filter) {
+                    if fix_is_valid(&path, kind, text, &project, finding, &filter) {
                         let preferred = fix.applicability == Applicability::Safe
                             || registry::meta(finding.rule).is_some_and(|m| m.fix_on_save);
                         actions.push(CodeActionOrCommand::CodeAction(CodeAction {
@@ -536,7 +632,17 @@ impl State {
                         }));
                     }
                 }
-                let suppress = suppression_edit(&file, finding.range.start, finding.rule);
+                let suppress = analysis::with_file(
+                    &Input {
+                        path: &path,
+                        text,
+                        kind,
+                        tree: None,
+                        project: &project,
+                        facts: None,
+                    },
+                    |file| suppression_edit(file, finding.range.start, finding.rule),
+                );
                 actions.push(CodeActionOrCommand::CodeAction(CodeAction {
                     title: format!("Preflight ({}): ignore on this line", finding.rule),
                     kind: Some(CodeActionKind::QUICKFIX),
@@ -551,8 +657,9 @@ impl State {
             && config.fix_on_save()
             && latest.findings.iter().any(|d| config.fix_all_applies(d))
         {
-            let (fixed, count) =
-                fix_all(&path, kind, text, &filter, &|d| config.fix_all_applies(d));
+            let (fixed, count) = fix_all(&path, kind, text, &project, &filter, &|d| {
+                config.fix_all_applies(d)
+            });
             if count > 0 {
                 let (range, new_text) = minimal_edit(text, &fixed);
                 actions.push(CodeActionOrCommand::CodeAction(CodeAction {

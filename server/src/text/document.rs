@@ -1,18 +1,19 @@
 //! An open document: a ropey Rope that takes incremental LSP edits, kept in step with an
-//! incrementally reparsed tree-sitter tree (Python) so each keystroke reparses only what changed.
+//! incrementally reparsed tree-sitter tree (Python, compose YAML, shell) so each keystroke
+//! reparses only what changed. The line-based formats are read afresh from the text.
 
 use ropey::Rope;
 use tree_sitter::{InputEdit, Point, Tree};
 
 use super::{position_to_byte, LinePosition, PositionEncoding};
-use crate::syntax::{python, FileKind};
+use crate::syntax::{self, FileKind};
 
 #[derive(Clone)]
 pub struct Document {
     pub rope: Rope,
     pub kind: FileKind,
     pub version: i32,
-    /// For Python documents: the last parse with every later edit applied through
+    /// For the kinds with a grammar: the last parse with every later edit applied through
     /// `Tree::edit`, ready for an incremental reparse of the current text. `None` after a
     /// whole-text replacement.
     pub tree: Option<Tree>,
@@ -27,7 +28,7 @@ pub struct Change<'a> {
 
 impl Document {
     pub fn new(text: &str, kind: FileKind, version: i32) -> Document {
-        let tree = (kind == FileKind::Python).then(|| python::parse(text, None));
+        let tree = syntax::parse_tree(kind, text, None);
         Document {
             rope: Rope::from_str(text),
             kind,
@@ -101,15 +102,12 @@ impl Document {
     /// An up-to-date parse of `text` (the current text) from the edited tree: incremental when
     /// there is one.
     pub fn parse(&self, text: &str) -> Option<Tree> {
-        if self.kind != FileKind::Python {
-            return None;
-        }
-        let tree = python::parse(text, self.tree.as_ref());
+        let tree = syntax::parse_tree(self.kind, text, self.tree.as_ref())?;
         // Tree-sitter's error recovery can differ between an incremental and a fresh parse of
         // the same broken text. The editor must see exactly what `preflight check` sees, so a
         // tree with syntax errors is redone from scratch (only while the file is broken).
         if self.tree.is_some() && tree.root_node().has_error() {
-            return Some(python::parse(text, None));
+            return syntax::parse_tree(self.kind, text, None);
         }
         Some(tree)
     }
@@ -150,7 +148,7 @@ mod tests {
         doc.reparse();
         assert_eq!(
             doc.tree.as_ref().unwrap().root_node().to_sexp(),
-            python::parse(&text, None).root_node().to_sexp()
+            syntax::python::parse(&text, None).root_node().to_sexp()
         );
     }
 

@@ -149,7 +149,7 @@ impl Rule for WebhookWithoutSignatureVerification {
                     continue;
                 }
                 if let Some(mut diagnostic) = judge(py, source, &view, *handler, webhook_like) {
-                    if file.module.development {
+                    if file.role.development {
                         diagnostic = diagnostic.with_severity(Severity::Hint);
                     }
                     out.push(diagnostic);

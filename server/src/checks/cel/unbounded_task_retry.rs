@@ -59,7 +59,7 @@ impl Rule for UnboundedTaskRetry {
             check_task(py, source, &task, &mut found);
         }
         for mut diagnostic in found {
-            if file.module.development {
+            if file.role.development {
                 diagnostic = diagnostic.with_severity(Severity::Hint);
             }
             out.push(diagnostic);

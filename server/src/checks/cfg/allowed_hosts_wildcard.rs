@@ -26,7 +26,7 @@ impl Rule for AllowedHostsWildcard {
 
     fn check(&self, file: &File, out: &mut Vec<Diagnostic>) {
         let Some(py) = file.python else { return };
-        if file.module.development {
+        if file.role.development {
             return;
         }
         for read in &py.env_reads {
@@ -47,7 +47,7 @@ impl Rule for AllowedHostsWildcard {
                     .with_fix(fail_fast_fix(read, py, file.text)),
             );
         }
-        if shared::production_settings(file) && file.text.contains("ALLOWED_HOSTS") {
+        if file.role.production_settings() && file.text.contains("ALLOWED_HOSTS") {
             literal_wildcard(self.id(), py, file.text, out);
         }
     }

@@ -3,13 +3,10 @@
 //! `app.run(use_reloader=True)`, werkzeug's `run_simple(..., use_reloader=True)`, Sanic's
 //! `app.run(auto_reload=True)`, hypercorn's `config.use_reloader = True`.
 
-use std::path::Path;
-
 use regex::Regex;
 use std::sync::LazyLock;
 use tree_sitter::Node;
 
-use super::shared;
 use crate::analysis::{Applicability, Diagnostic, Edit, File, Fix, PythonFile, Rule};
 use crate::syntax::python::{self, Literal};
 use crate::syntax::FileKind;
@@ -61,7 +58,7 @@ impl Rule for AutoreloadInProduction {
 
     fn check(&self, file: &File, out: &mut Vec<Diagnostic>) {
         let Some(py) = file.python else { return };
-        if file.module.development || shared::is_template(file.path) || dev_script(file.path) {
+        if file.role.development || file.role.example || file.role.dev_launcher {
             return;
         }
         let source = file.text;
@@ -133,28 +130,6 @@ fn message(what: &str, workers: bool) -> String {
     format!(
         "{what}: the server watches the source tree and restarts on every file change{workers}; a reloader belongs to development, not to the code that serves production"
     )
-}
-
-/// Modules that only developers run, by name: `dev.py`, `run_dev.py`, `debug_server.py`,
-/// `manage.py`, `runserver.py`.
-fn dev_script(path: &Path) -> bool {
-    let stem = crate::analysis::context::lowercase_stem(path);
-    stem.split(['_', '-', '.']).any(|w| {
-        matches!(
-            w,
-            "dev"
-                | "develop"
-                | "development"
-                | "debug"
-                | "local"
-                | "devserver"
-                | "runserver"
-                | "manage"
-                | "reload"
-                | "autoreload"
-                | "watch"
-        )
-    })
 }
 
 fn switched_on(value: Node, source: &str) -> bool {

@@ -29,10 +29,10 @@ impl Rule for CorsOverlyPermissive {
 
     fn check(&self, file: &File, out: &mut Vec<Diagnostic>) {
         let Some(py) = file.python else { return };
-        if file.module.development || shared::is_template(file.path) {
+        if file.role.development || file.role.example {
             return;
         }
-        if shared::production_settings(file) && file.text.contains("CORS_") {
+        if file.role.production_settings() && file.text.contains("CORS_") {
             settings(self.id(), py, file.text, out);
         }
         if file.text.contains("CORSMiddleware") {

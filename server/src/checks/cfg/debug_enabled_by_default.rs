@@ -36,7 +36,7 @@ impl Rule for DebugEnabledByDefault {
 
     fn check(&self, file: &File, out: &mut Vec<Diagnostic>) {
         let Some(py) = file.python else { return };
-        if file.module.development {
+        if file.role.development {
             return;
         }
         for read in &py.env_reads {
@@ -66,10 +66,10 @@ impl Rule for DebugEnabledByDefault {
                     .with_fix(safe_default_fix(read, file.text, raw)),
             );
         }
-        if shared::production_settings(file) && shared::line_starts_with(file.text, "DEBUG") {
+        if file.role.production_settings() && shared::line_starts_with(file.text, "DEBUG") {
             literal_debug_setting(self.id(), py, file.text, out);
         }
-        if file.text.contains("debug") && !shared::is_template(file.path) {
+        if file.text.contains("debug") && !file.role.example {
             debug_arguments(self.id(), py, file.text, out);
         }
     }

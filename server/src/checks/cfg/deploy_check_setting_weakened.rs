@@ -7,8 +7,6 @@
 //! SecurityMiddleware, XFrameOptionsMiddleware or CsrfViewMiddleware (W001/W002/W003). The checks
 //! follow django/core/checks/security/base.py and csrf.py of Django 5.2.
 
-use std::path::Path;
-
 use tree_sitter::Node;
 
 use super::shared::{self, Assignment};
@@ -66,7 +64,7 @@ impl Rule for DeployCheckSettingWeakened {
 
     fn check(&self, file: &File, out: &mut Vec<Diagnostic>) {
         let Some(py) = file.python else { return };
-        if !shared::production_settings(file) {
+        if !file.role.production_settings() {
             return;
         }
         let source = file.text;
@@ -89,7 +87,7 @@ impl Rule for DeployCheckSettingWeakened {
         // A base module (`settings/base.py`, `common.py`) is extended by the production one, which
         // usually turns these values back on: only information there. MIDDLEWARE, by contrast, is
         // normally defined once in the base module, so its findings stay warnings.
-        let base_module = base_module(file.path);
+        let base_module = file.role.base_settings;
 
         if let Some(m) = &middleware {
             m.report_missing(id, source, out);
@@ -191,14 +189,6 @@ impl Rule for DeployCheckSettingWeakened {
             );
         }
     }
-}
-
-/// `settings/base.py`, `settings/common.py`, `base_settings.py`, `_base_settings.py`.
-fn base_module(path: &Path) -> bool {
-    let stem = crate::analysis::context::lowercase_stem(path);
-    stem.trim_start_matches('_')
-        .split(['_', '-', '.'])
-        .any(|w| matches!(w, "base" | "common" | "defaults" | "shared"))
 }
 
 /// Something (an `if` branch, `MIDDLEWARE += [...]`, another module-level line) assigns `name`

@@ -23,7 +23,7 @@ impl Rule for DevDefaultForDeploySetting {
 
     fn check(&self, file: &File, out: &mut Vec<Diagnostic>) {
         let Some(py) = file.python else { return };
-        if file.module.development {
+        if file.role.development {
             return;
         }
         for read in &py.env_reads {

@@ -26,7 +26,7 @@ impl Rule for EnvDefaultInSettings {
 
     fn check(&self, file: &File, out: &mut Vec<Diagnostic>) {
         let Some(py) = file.python else { return };
-        if !file.module.settings || file.module.development {
+        if !file.role.settings || file.role.development {
             return;
         }
         for read in &py.env_reads {

@@ -41,7 +41,7 @@ impl Rule for InsecureCookieFlags {
         let Some(py) = file.python else { return };
         // Any module: at module level these names are configuration (Django settings, a Flask
         // `config.py`), whatever the file is called.
-        if file.module.development || shared::is_template(file.path) {
+        if file.role.development || file.role.example {
             return;
         }
         let assignments = shared::module_assignments(

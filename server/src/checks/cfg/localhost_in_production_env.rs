@@ -22,7 +22,7 @@ impl Rule for LocalhostInProductionEnv {
     }
 
     fn check(&self, file: &File, out: &mut Vec<Diagnostic>) {
-        if file.env_role != EnvFileRole::Production {
+        if file.role.env != EnvFileRole::Production {
             return;
         }
         let Some(env) = file.dotenv else { return };

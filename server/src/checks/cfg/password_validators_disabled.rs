@@ -1,8 +1,6 @@
 //! CFG007 password-validators-disabled: `AUTH_PASSWORD_VALIDATORS = []` anywhere in a settings
 //! module that is not a test module, `if DEBUG:` blocks included.
 
-use std::path::Path;
-
 use tree_sitter::Node;
 
 use super::shared;
@@ -28,7 +26,7 @@ impl Rule for PasswordValidatorsDisabled {
 
     fn check(&self, file: &File, out: &mut Vec<Diagnostic>) {
         let Some(py) = file.python else { return };
-        if !file.module.settings || is_test_module(file.path) || shared::is_template(file.path) {
+        if !file.role.settings || file.role.test || file.role.example {
             return;
         }
         for identifier in py.ancestry.identifiers(file.text, NAME) {
@@ -62,28 +60,6 @@ impl Rule for PasswordValidatorsDisabled {
             );
         }
     }
-}
-
-/// Test settings: `settings/test.py`, `test_settings.py`, anything under `tests/`.
-fn is_test_module(path: &Path) -> bool {
-    let lower = |s: &str| s.to_ascii_lowercase();
-    let stem = crate::analysis::context::lowercase_stem(path);
-    let test_word = |w: &str| {
-        matches!(
-            w,
-            "test" | "tests" | "testing" | "conftest" | "pytest" | "ci"
-        )
-    };
-    stem.split(['_', '-', '.']).any(test_word)
-        || path
-            .parent()
-            .into_iter()
-            .flat_map(|p| p.components())
-            .filter_map(|c| c.as_os_str().to_str())
-            .any(|d| {
-                test_word(&lower(d))
-                    || matches!(lower(d).as_str(), "testutils" | "test_utils" | "fixtures")
-            })
 }
 
 /// Deletes the statement's line, when it sits alone on its line inside an `if` block that keeps

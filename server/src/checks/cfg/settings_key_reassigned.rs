@@ -4,7 +4,6 @@
 //! location that names another place than STATIC_ROOT / MEDIA_ROOT.
 
 use std::collections::HashMap;
-use std::path::Path;
 
 use tree_sitter::Node;
 
@@ -31,7 +30,7 @@ impl Rule for SettingsKeyReassigned {
     fn check(&self, file: &File, out: &mut Vec<Diagnostic>) {
         let Some(py) = file.python else { return };
         // Dead values are dead in any settings module, development ones included.
-        if !file.module.settings && !config_module(file.path) {
+        if !file.role.settings && !file.role.config_module {
             return;
         }
         if file.text.contains("STORAGES") {
@@ -187,17 +186,6 @@ fn same_shape(a: &str, b: &str, strings_a: &[String], strings_b: &[String]) -> b
         out
     };
     blank(a, strings_a) == blank(b, strings_b)
-}
-
-/// A Flask-style configuration module (`config.py`, `superset_config.py`, `config/prod.py`):
-/// settings by another name.
-fn config_module(path: &Path) -> bool {
-    let stem = path.file_stem().and_then(|s| s.to_str()).unwrap_or("");
-    let in_config_dir = path
-        .parent()
-        .and_then(|p| p.file_name())
-        .is_some_and(|d| d == "config");
-    stem == "config" || stem.ends_with("_config") || stem.starts_with("config_") || in_config_dir
 }
 
 /// UPPER_CASE names assigned (`NAME =`, `NAME: T =`) at the start of more than one line: the

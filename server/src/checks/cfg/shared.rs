@@ -2,11 +2,9 @@
 //! root's direct children only), calls found from the text of the local names that reach them,
 //! keyword arguments, and the `import os` a fix may need.
 
-use std::path::Path;
-
 use tree_sitter::Node;
 
-use crate::analysis::{Edit, File, PythonFile};
+use crate::analysis::{Edit, PythonFile};
 use crate::syntax::python::{self, Literal};
 use crate::text::line_ending;
 
@@ -163,37 +161,6 @@ pub fn os_environ(py: &PythonFile, source: &str) -> (String, Option<Edit>) {
             )),
         )
     }
-}
-
-/// A settings module checked for production values: settings, not development, test or template.
-pub fn production_settings(file: &File) -> bool {
-    file.module.settings && !file.module.development && !is_template(file.path)
-}
-
-/// Examples and templates meant to be copied and edited (`settings_example.py`,
-/// `project_template/`, `docs_src/`): their literal values are placeholders.
-pub fn is_template(path: &Path) -> bool {
-    let stem = crate::analysis::context::lowercase_stem(path);
-    let template_word = |w: &str| {
-        matches!(
-            w,
-            "example" | "examples" | "sample" | "samples" | "template" | "tmpl" | "skeleton"
-        )
-    };
-    stem.split(['_', '-', '.']).any(template_word)
-        || path
-            .parent()
-            .into_iter()
-            .flat_map(|p| p.components())
-            .filter_map(|c| c.as_os_str().to_str())
-            .map(str::to_ascii_lowercase)
-            .any(|d| {
-                template_word(&d)
-                    || matches!(
-                        d.as_str(),
-                        "project_template" | "app_template" | "templates" | "docs" | "docs_src"
-                    )
-            })
 }
 
 /// A line of `text` starts with `word` (a module-level assignment is at column 0).

@@ -47,7 +47,7 @@ impl Rule for CheckThenCreateRace {
 
     fn check(&self, file: &File, out: &mut Vec<Diagnostic>) {
         // Tests run one request at a time; data migrations run once, alone.
-        if file.module.development || is_migration(file.path) {
+        if file.role.development || file.role.migration {
             return;
         }
         let Some(py) = file.python else { return };
@@ -79,26 +79,13 @@ impl Rule for CheckThenCreateRace {
                 );
                 let mut diagnostic = Diagnostic::new(self.id(), create.byte_range(), message);
                 // Management commands usually run alone.
-                if is_management_command(file.path) {
+                if file.role.management_command {
                     diagnostic = diagnostic.with_severity(Severity::Info);
                 }
                 out.push(diagnostic);
             }
         }
     }
-}
-
-fn path_has_dir(path: &std::path::Path, dir: &str) -> bool {
-    path.parent()
-        .is_some_and(|p| p.components().any(|c| c.as_os_str() == dir))
-}
-
-fn is_migration(path: &std::path::Path) -> bool {
-    path_has_dir(path, "migrations")
-}
-
-fn is_management_command(path: &std::path::Path) -> bool {
-    path_has_dir(path, "management")
 }
 
 /// The existence test whose method name spans `start..end`, when it is one: a queryset chain

@@ -44,7 +44,7 @@ impl Rule for BareExcept {
             } else {
                 "Bare `except:` also catches KeyboardInterrupt and SystemExit, so shutdowns and real bugs are swallowed; catch `Exception` or a narrower type"
             };
-            let severity = if reraises || file.module.development {
+            let severity = if reraises || file.role.development {
                 Severity::Info
             } else {
                 Severity::Warning

@@ -198,7 +198,7 @@ impl Rule for ExceptionDetailInResponse {
 
     fn check(&self, file: &File, out: &mut Vec<Diagnostic>) {
         // Tests and development modules answer no real clients.
-        if file.module.development {
+        if file.role.development {
             return;
         }
         let Some(py) = file.python else { return };

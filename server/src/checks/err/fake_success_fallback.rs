@@ -73,7 +73,7 @@ impl Rule for FakeSuccessFallback {
     }
 
     fn check(&self, file: &File, out: &mut Vec<Diagnostic>) {
-        if file.module.development {
+        if file.role.development {
             return;
         }
         let Some(py) = file.python else { return };

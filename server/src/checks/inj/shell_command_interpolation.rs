@@ -92,7 +92,7 @@ impl Rule for ShellCommandInterpolation {
                     built.how.describe()
                 );
                 let mut diagnostic = Diagnostic::new(self.id(), built.node.byte_range(), message);
-                if file.module.development {
+                if file.role.development {
                     diagnostic = diagnostic.with_severity(Severity::Hint);
                 }
                 out.push(diagnostic);

@@ -123,7 +123,7 @@ fn diagnostic<'t>(
     if from_request.is_some() {
         diagnostic = diagnostic.with_severity(Severity::Error);
     }
-    if file.module.development || super::is_migration(file.path) {
+    if file.role.development || file.role.migration {
         // Tests build throwaway SQL against fixtures; migrations interpolate the names of the
         // tables and indexes they change, and run once, with no outside input.
         diagnostic = diagnostic.with_severity(Severity::Hint);
@@ -265,6 +265,8 @@ mod tests {
                 text: src,
                 kind: FileKind::Python,
                 tree: Some(&tree),
+                project: &crate::project::Project::default(),
+                facts: None,
             },
             &AllRules,
         )

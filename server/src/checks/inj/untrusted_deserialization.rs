@@ -91,7 +91,7 @@ impl Rule for UntrustedDeserialization {
             if loader == Loader::Yaml {
                 diagnostic = diagnostic.with_fix(safe_load_fix(call, data, &args, source));
             }
-            if file.module.development {
+            if file.role.development {
                 diagnostic = diagnostic.with_severity(Severity::Hint);
             }
             out.push(diagnostic);

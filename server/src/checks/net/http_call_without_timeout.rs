@@ -89,7 +89,7 @@ impl Rule for HttpCallWithoutTimeout {
             };
             let mut diagnostic =
                 Diagnostic::new(self.id(), call.call.byte_range(), message).with_fix(fix);
-            if file.module.development {
+            if file.role.development {
                 diagnostic = diagnostic.with_severity(Severity::Hint);
             }
             out.push(diagnostic);

@@ -49,7 +49,7 @@ impl Rule for TlsVerificationDisabled {
             cert_reqs(py, source, &mut found);
         }
         for mut diagnostic in found {
-            if file.module.development {
+            if file.role.development {
                 diagnostic = diagnostic.with_severity(Severity::Hint);
             }
             out.push(diagnostic);

@@ -258,7 +258,7 @@ impl Rule for SecretInLogCall {
                 // often the point; a server printing to its log stream is not.
                 diagnostic = diagnostic.with_severity(Severity::Info);
             }
-            if file.module.development {
+            if file.role.development {
                 diagnostic = diagnostic.with_severity(Severity::Hint);
             }
             out.push(diagnostic);

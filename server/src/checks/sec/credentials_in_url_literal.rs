@@ -10,7 +10,6 @@ use regex::Regex;
 
 use super::literal_sites::{self, Scope, TargetKind};
 use crate::analysis::{secrets, Diagnostic, File, Rule, Severity};
-use crate::checks::cfg::shared;
 use crate::syntax::python;
 use crate::syntax::FileKind;
 
@@ -115,10 +114,10 @@ impl Rule for CredentialsInUrlLiteral {
                 .map(|t| literal_sites::environ_fix(py, file.text, t.value, &t.env_var(), false));
             let mut diagnostic =
                 Diagnostic::new(self.id(), string.byte_range(), message).with_fix(fix);
-            if file.module.development || shared::is_template(file.path) {
+            if file.role.development || file.role.example {
                 // Tests, examples and docs connect to throwaway services.
                 diagnostic = diagnostic.with_severity(Severity::Hint);
-            } else if shared::production_settings(file) {
+            } else if file.role.production_settings() {
                 diagnostic = diagnostic.with_severity(Severity::Error);
             }
             out.push(diagnostic);

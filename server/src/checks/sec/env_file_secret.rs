@@ -29,7 +29,7 @@ impl Rule for EnvFileSecret {
                     continue;
                 }
                 Some(format!("`{}` holds {token}", entry.key))
-            } else if file.env_role == EnvFileRole::Example {
+            } else if file.role.env == EnvFileRole::Example {
                 None
             } else if secrets::url_password(value).is_some() {
                 Some(format!("`{}` is a URL with a password in it", entry.key))
@@ -39,7 +39,7 @@ impl Rule for EnvFileSecret {
                 None
             };
             let Some(what) = finding else { continue };
-            let advice = match file.env_role {
+            let advice = match file.role.env {
                 EnvFileRole::Example => "example files are committed: replace it with a placeholder and rotate the credential",
                 _ => "keep real credentials in the deployment's secret store, make sure this file is never committed, and rotate the value if it ever was",
             };
@@ -48,7 +48,7 @@ impl Rule for EnvFileSecret {
                 entry.value_range.clone(),
                 format!("{what}; {advice}"),
             );
-            if file.env_role == EnvFileRole::Development {
+            if file.role.env == EnvFileRole::Development {
                 // Local development files hold the developer's own keys and are meant to be
                 // git-ignored: still worth seeing, not a blocker.
                 diagnostic = diagnostic.with_severity(Severity::Warning);

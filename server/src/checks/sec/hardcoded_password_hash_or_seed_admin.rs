@@ -10,7 +10,6 @@ use tree_sitter::Node;
 
 use super::literal_sites;
 use crate::analysis::{secrets, Diagnostic, File, Rule};
-use crate::checks::cfg::shared;
 use crate::syntax::python;
 use crate::syntax::FileKind;
 
@@ -70,7 +69,7 @@ impl Rule for HardcodedPasswordHashOrSeedAdmin {
 
     fn check(&self, file: &File, out: &mut Vec<Diagnostic>) {
         let Some(py) = file.python else { return };
-        if file.module.development || shared::is_template(file.path) {
+        if file.role.development || file.role.example {
             return;
         }
         let mut reported: Vec<usize> = Vec::new();

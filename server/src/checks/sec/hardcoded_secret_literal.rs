@@ -111,7 +111,7 @@ impl Rule for HardcodedSecretLiteral {
 
     fn check(&self, file: &File, out: &mut Vec<Diagnostic>) {
         let Some(py) = file.python else { return };
-        if file.module.development || shared::is_template(file.path) {
+        if file.role.development || file.role.example {
             // Test fixtures and example settings are full of throwaway secrets; reporting them
             // is what makes name-based secret rules noisy.
             return;
@@ -270,7 +270,7 @@ impl HardcodedSecretLiteral {
 /// Settings and application configuration modules (`settings.py`, `config.py`, `conf.py`,
 /// `settings/production.py`): every secret there reaches production.
 fn is_configuration_module(file: &File) -> bool {
-    if shared::production_settings(file) {
+    if file.role.production_settings() {
         return true;
     }
     let stem = crate::analysis::context::lowercase_stem(file.path);

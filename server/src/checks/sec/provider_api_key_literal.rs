@@ -9,7 +9,6 @@ use regex::Regex;
 
 use super::literal_sites;
 use crate::analysis::{secrets, Diagnostic, File, Rule, Severity};
-use crate::checks::cfg::shared;
 use crate::syntax::python;
 use crate::syntax::FileKind;
 
@@ -110,7 +109,7 @@ impl Rule for ProviderApiKeyLiteral {
                     false,
                 )));
             }
-            if file.module.development || shared::is_template(file.path) {
+            if file.role.development || file.role.example {
                 // Keys in tests and docs are nearly always fixtures; still shown, quietly, since
                 // a real one there leaks just the same.
                 diagnostic = diagnostic.with_severity(Severity::Info);

@@ -49,7 +49,7 @@ impl Rule for SecretEnvDefault {
             );
             let mut diagnostic = Diagnostic::new(self.id(), read.range.clone(), message)
                 .with_fix(fail_fast_fix(read, py, file.text));
-            if file.module.development {
+            if file.role.development {
                 // Test and development settings use throwaway secrets on purpose.
                 diagnostic = diagnostic.with_severity(Severity::Hint);
             }

@@ -57,7 +57,7 @@ impl Rule for SentryDsnLiteral {
 
 impl SentryDsnLiteral {
     fn check_python<'t>(&self, file: &File, py: &PythonFile<'t>, out: &mut Vec<Diagnostic>) {
-        if shared::is_template(file.path) {
+        if file.role.example {
             // Templates and docs show where a DSN goes; theirs are placeholders.
             return;
         }
@@ -164,7 +164,7 @@ impl SentryDsnLiteral {
         let fix =
             env_var.map(|(node, var)| literal_sites::environ_fix(py, file.text, node, &var, true));
         let mut diagnostic = Diagnostic::new(self.id(), string.byte_range(), message).with_fix(fix);
-        if file.module.development {
+        if file.role.development {
             diagnostic = diagnostic.with_severity(Severity::Info);
         }
         out.push(diagnostic);

@@ -1,0 +1,738 @@
+//! The facts of one file that other files' analyses need: what it reads from and sets in the
+//! environment, its Django settings statements (star imports and assignments, in order), its
+//! Celery tasks, the commands a deployment file runs, the images it builds, the requirements it
+//! lists or installs, the patterns of an ignore file. Extracted once per version of the file,
+//! cheap to compare and to store in the `check` cache. Spans are byte ranges of the file.
+
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+use tree_sitter::Node;
+
+use crate::analysis::context::PythonFile;
+use crate::analysis::env_reads::{self, EnvApi};
+use crate::syntax::compose::{self, Compose};
+use crate::syntax::dockerfile::Dockerfile;
+use crate::syntax::procfile::Procfile;
+use crate::syntax::pyproject::PyProject;
+use crate::syntax::requirements::{IncludeKind, Requirements};
+use crate::syntax::shell::{Script, SimpleCommand};
+use crate::syntax::{dotenv::DotEnv, python, FileKind};
+
+pub type Span = (usize, usize);
+
+fn span(range: &std::ops::Range<usize>) -> Span {
+    (range.start, range.end)
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct FileFacts {
+    pub env_reads: Vec<EnvReadFact>,
+    pub env_sets: Vec<EnvSetFact>,
+    pub python: Option<PythonFacts>,
+    pub services: Vec<ServiceFacts>,
+    pub dockerfile: Option<DockerfileFacts>,
+    /// Commands the file runs (entrypoint scripts, Procfile lines, compose commands, Dockerfile
+    /// `CMD`/`ENTRYPOINT`): each as its program's words.
+    pub commands: Vec<CommandFact>,
+    /// Requirement files this one includes (`-r`), as written.
+    pub includes: Vec<String>,
+    /// Distribution names listed (normalised).
+    pub requirements: Vec<String>,
+    /// Lines of an ignore file, in order.
+    pub ignore_patterns: Vec<String>,
+    /// `DJANGO_SETTINGS_MODULE` values the file names, with where.
+    pub settings_modules: Vec<SettingsModuleRef>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct EnvReadFact {
+    pub name: String,
+    pub span: Span,
+    pub has_default: bool,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum SetOrigin {
+    /// A compose service's `environment:`.
+    Compose,
+    DotEnv,
+    DockerEnv,
+    DockerArg,
+    /// `export X=...` or `X=...` in a script.
+    Shell,
+    /// `X=value command` on a command line.
+    CommandPrefix,
+    /// `os.environ.setdefault("X", ...)` / `os.environ["X"] = ...` in Python.
+    Python,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct EnvSetFact {
+    pub name: String,
+    /// The literal value, when there is one.
+    pub value: Option<String>,
+    pub span: Span,
+    pub origin: SetOrigin,
+    /// The compose service it is set for.
+    pub service: Option<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct SettingsModuleRef {
+    pub module: String,
+    pub span: Span,
+}
+
+/// A module-level statement of a Python module that the settings layering needs, in order.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum TopLevel {
+    /// `from <module> import *` (module as written, dots included).
+    StarImport { module: String, conditional: bool },
+    /// `NAME = ...` (also `NAME: T = ...`); `start` is the statement's first byte.
+    Assign {
+        name: String,
+        start: usize,
+        conditional: bool,
+    },
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct PythonFacts {
+    pub top_level: Vec<TopLevel>,
+    pub tasks: Vec<TaskFact>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct TaskFact {
+    pub function: String,
+    /// The explicit `name=` of the task decorator.
+    pub name: Option<String>,
+    pub span: Span,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct ServiceFacts {
+    pub name: String,
+    pub image: Option<String>,
+    pub build_context: Option<String>,
+    pub dockerfile: Option<String>,
+    pub user: Option<String>,
+    pub healthcheck: Option<bool>,
+    pub env_files: Vec<String>,
+    pub ports: Vec<String>,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct DockerfileFacts {
+    /// The last `USER` of the final stage (or of the stage it is built from).
+    pub final_user: Option<String>,
+    pub final_healthcheck: bool,
+    /// The final stage's base image.
+    pub final_base: String,
+    /// Files `COPY`/`ADD` puts into stages that reach the final image (sources as written).
+    pub copied: Vec<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct CommandFact {
+    /// The program and its arguments, wrappers (`exec`, `gosu user`) looked through.
+    pub words: Vec<String>,
+    pub span: Span,
+    /// Where it is run from: `entrypoint`/`command`/`cmd`/`run` or a Procfile process name.
+    pub role: String,
+}
+
+impl FileFacts {
+    /// The same facts apart from where they are in the file: what other files' analyses see
+    /// did not change (an edit above an env read moves it, and nothing else).
+    pub fn same_shape(&self, other: &FileFacts) -> bool {
+        self.without_spans() == other.without_spans()
+    }
+
+    fn without_spans(&self) -> FileFacts {
+        let mut copy = self.clone();
+        let zero = (0, 0);
+        copy.env_reads.iter_mut().for_each(|r| r.span = zero);
+        copy.env_sets.iter_mut().for_each(|s| s.span = zero);
+        copy.commands.iter_mut().for_each(|c| c.span = zero);
+        copy.settings_modules.iter_mut().for_each(|m| m.span = zero);
+        if let Some(python) = &mut copy.python {
+            python.tasks.iter_mut().for_each(|t| t.span = zero);
+            for statement in &mut python.top_level {
+                if let TopLevel::Assign { start, .. } = statement {
+                    *start = 0;
+                }
+            }
+        }
+        copy
+    }
+}
+
+/// Python modules that need a parse for their facts: settings modules and modules that read the
+/// environment, name a settings module or define Celery tasks. The rest have none.
+pub fn python_needs_parse(path: &Path, text: &str) -> bool {
+    env_reads::may_read_env(text)
+        || text.contains("import *")
+        || text.contains("DJANGO_SETTINGS_MODULE")
+        || text.contains("task")
+        || crate::analysis::context::is_settings_path(path)
+}
+
+pub fn python(path: &Path, text: &str, py: Option<&PythonFile>) -> FileFacts {
+    let mut facts = FileFacts::default();
+    let Some(py) = py else {
+        return facts;
+    };
+    let _ = path;
+    for read in &py.env_reads {
+        let Some(key) = &read.key else { continue };
+        match read.api {
+            EnvApi::EnvironSetdefault => {
+                let value = read
+                    .default_value()
+                    .and_then(|v| v.as_str())
+                    .map(str::to_string);
+                if key == "DJANGO_SETTINGS_MODULE" {
+                    if let Some(module) = &value {
+                        facts.settings_modules.push(SettingsModuleRef {
+                            module: module.clone(),
+                            span: span(&read.range),
+                        });
+                    }
+                }
+                facts.env_sets.push(EnvSetFact {
+                    name: key.clone(),
+                    value,
+                    span: span(&read.range),
+                    origin: SetOrigin::Python,
+                    service: None,
+                });
+            }
+            _ => facts.env_reads.push(EnvReadFact {
+                name: key.clone(),
+                span: span(&read.range),
+                has_default: read.default.is_some(),
+            }),
+        }
+    }
+    environ_assignments(py, text, &mut facts);
+    facts.python = Some(PythonFacts {
+        top_level: top_level(py, text),
+        tasks: tasks(py, text),
+    });
+    facts
+}
+
+/// `os.environ["DJANGO_SETTINGS_MODULE"] = "proj.settings"`.
+fn environ_assignments(py: &PythonFile, text: &str, facts: &mut FileFacts) {
+    for (at, _) in text.match_indices("DJANGO_SETTINGS_MODULE") {
+        let Some(string) = py.ancestry.node_at(at, at + "DJANGO_SETTINGS_MODULE".len()) else {
+            continue;
+        };
+        let Some(subscript) = py.ancestry.parent(string).and_then(|n| {
+            if n.kind() == "string" {
+                py.ancestry.parent(n)
+            } else {
+                Some(n)
+            }
+        }) else {
+            continue;
+        };
+        if subscript.kind() != "subscript" {
+            continue;
+        }
+        let Some(assignment) = py.ancestry.parent(subscript) else {
+            continue;
+        };
+        if assignment.kind() != "assignment" {
+            continue;
+        }
+        let right = assignment.child_by_field_id(python::fields().right);
+        if let Some(module) = right.and_then(|r| python::string_value(r, text)) {
+            facts.settings_modules.push(SettingsModuleRef {
+                module,
+                span: span(&assignment.byte_range()),
+            });
+        }
+    }
+}
+
+fn top_level(py: &PythonFile, text: &str) -> Vec<TopLevel> {
+    let mut out = Vec::new();
+    let root = py.tree.root_node();
+    let mut cursor = root.walk();
+    for statement in root.named_children(&mut cursor) {
+        statement_facts(statement, text, false, 0, &mut out);
+    }
+    out
+}
+
+fn statement_facts(
+    node: Node,
+    text: &str,
+    conditional: bool,
+    depth: usize,
+    out: &mut Vec<TopLevel>,
+) {
+    if depth > 8 {
+        return;
+    }
+    match node.kind() {
+        "import_from_statement" => {
+            let mut cursor = node.walk();
+            let star = node
+                .named_children(&mut cursor)
+                .any(|c| c.kind() == "wildcard_import");
+            if let (true, Some(module)) =
+                (star, node.child_by_field_id(python::fields().module_name))
+            {
+                out.push(TopLevel::StarImport {
+                    module: python::text(module, text).to_string(),
+                    conditional,
+                });
+            }
+        }
+        "expression_statement" => {
+            let Some(inner) = node.named_child(0) else {
+                return;
+            };
+            if matches!(inner.kind(), "assignment" | "augmented_assignment") {
+                let Some(left) = inner.child_by_field_id(python::fields().left) else {
+                    return;
+                };
+                if left.kind() == "identifier" {
+                    out.push(TopLevel::Assign {
+                        name: python::text(left, text).to_string(),
+                        start: node.start_byte(),
+                        // `X += [...]` keeps what came before: it is not an override.
+                        conditional: conditional || inner.kind() == "augmented_assignment",
+                    });
+                }
+            }
+        }
+        // Blocks that may not run: what they assign does not override for certain.
+        "if_statement" | "try_statement" | "with_statement" | "for_statement"
+        | "while_statement" | "block" | "else_clause" | "elif_clause" | "except_clause"
+        | "finally_clause" => {
+            let mut cursor = node.walk();
+            for child in node.named_children(&mut cursor) {
+                statement_facts(child, text, true, depth + 1, out);
+            }
+        }
+        _ => {}
+    }
+}
+
+const TASK_DECORATORS: &[&str] = &["shared_task", "task", "periodic_task"];
+
+fn tasks(py: &PythonFile, text: &str) -> Vec<TaskFact> {
+    let mut out = Vec::new();
+    if !text.contains("task") {
+        return out;
+    }
+    for (at, _) in text.match_indices("def ") {
+        let Some(keyword) = py.ancestry.node_at(at, at + 3) else {
+            continue;
+        };
+        let Some(definition) = py.ancestry.parent(keyword) else {
+            continue;
+        };
+        if definition.kind() != "function_definition" {
+            continue;
+        }
+        for decorator in py.ancestry.decorators(definition) {
+            let Some(expr) = decorator.named_child(0) else {
+                continue;
+            };
+            let (callee, call) = if expr.kind() == "call" {
+                (
+                    expr.child_by_field_id(python::fields().function),
+                    Some(expr),
+                )
+            } else {
+                (Some(expr), None)
+            };
+            let Some(callee) = callee else { continue };
+            if !TASK_DECORATORS.contains(&python::short_name(callee, text)) {
+                continue;
+            }
+            let name = call
+                .and_then(|c| crate::checks::cfg::shared::keyword_argument(c, "name", text))
+                .and_then(|(_, value)| python::string_value(value, text));
+            out.push(TaskFact {
+                function: python::definition_name(definition, text).to_string(),
+                name,
+                span: span(&definition.byte_range()),
+            });
+        }
+    }
+    out
+}
+
+pub fn dotenv(env: &DotEnv) -> FileFacts {
+    let mut facts = FileFacts::default();
+    for entry in &env.entries {
+        if entry.key == "DJANGO_SETTINGS_MODULE" && !entry.value.is_empty() {
+            facts.settings_modules.push(SettingsModuleRef {
+                module: entry.value.clone(),
+                span: span(&entry.value_range),
+            });
+        }
+        facts.env_sets.push(EnvSetFact {
+            name: entry.key.clone(),
+            value: Some(entry.value.clone()),
+            span: span(&entry.key_range),
+            origin: SetOrigin::DotEnv,
+            service: None,
+        });
+    }
+    facts
+}
+
+/// `${NAME:-default}` in a value: the default, which is what the variable is when unset.
+fn interpolated_default(value: &str) -> &str {
+    let trimmed = value.trim();
+    if let Some(inner) = trimmed.strip_prefix("${").and_then(|v| v.strip_suffix('}')) {
+        if let Some((_, default)) = inner.split_once(":-").or_else(|| inner.split_once('-')) {
+            return default;
+        }
+    }
+    trimmed
+}
+
+fn command_facts(script: &Script, role: &str, out: &mut Vec<CommandFact>) {
+    for command in &script.commands {
+        out.push(command_fact(command, role));
+    }
+}
+
+fn command_fact(command: &SimpleCommand, role: &str) -> CommandFact {
+    CommandFact {
+        words: command.program().iter().map(|w| w.text.clone()).collect(),
+        span: span(&command.range),
+        role: role.to_string(),
+    }
+}
+
+/// The words of a compose `command:`/`entrypoint:`, read as shell when it is a string. Spans
+/// point into the string when it is written verbatim, else at the whole string.
+pub fn compose_command(command: &compose::Command, source: &str) -> Script {
+    match command {
+        compose::Command::String(text) => {
+            let raw = &source[text.range.clone()];
+            let origin = if raw == text.text {
+                Some(text.range.start)
+            } else if raw.len() == text.text.len() + 2 && raw[1..raw.len() - 1] == text.text {
+                Some(text.range.start + 1)
+            } else {
+                None
+            };
+            let whole = text.range.clone();
+            crate::syntax::shell::read_embedded(&text.text, &|r| match origin {
+                Some(o) => o + r.start..o + r.end,
+                None => whole.clone(),
+            })
+        }
+        compose::Command::List(words) => {
+            let mut script = Script::default();
+            if let (Some(first), Some(last)) = (words.first(), words.last()) {
+                let list = SimpleCommand {
+                    words: words
+                        .iter()
+                        .map(|w| crate::syntax::shell::Word {
+                            text: w.text.clone(),
+                            range: w.range.clone(),
+                        })
+                        .collect(),
+                    range: first.range.start..last.range.end,
+                    env: Vec::new(),
+                };
+                // `["sh", "-c", "python manage.py migrate && ..."]`: read the script too.
+                let program = list.program();
+                if program.len() >= 3
+                    && matches!(program[0].text.rsplit('/').next(), Some("sh" | "bash"))
+                    && program[1].text == "-c"
+                {
+                    let inner = &program[2];
+                    let range = inner.range.clone();
+                    let nested =
+                        crate::syntax::shell::read_embedded(&inner.text, &|_| range.clone());
+                    script.commands.extend(nested.commands);
+                }
+                script.commands.insert(0, list);
+            }
+            script
+        }
+    }
+}
+
+pub fn compose(file: &Compose, source: &str) -> FileFacts {
+    let mut facts = FileFacts::default();
+    for service in &file.services {
+        for var in &service.environment {
+            if var.name == "DJANGO_SETTINGS_MODULE" {
+                if let Some(value) = &var.value {
+                    let module = interpolated_default(value);
+                    if !module.is_empty() && !module.starts_with('$') {
+                        facts.settings_modules.push(SettingsModuleRef {
+                            module: module.to_string(),
+                            span: span(&var.value_range),
+                        });
+                    }
+                }
+            }
+            facts.env_sets.push(EnvSetFact {
+                name: var.name.clone(),
+                value: var.value.clone(),
+                span: span(&var.name_range),
+                origin: SetOrigin::Compose,
+                service: Some(service.name.clone()),
+            });
+        }
+        for (role, command) in [
+            ("entrypoint", &service.entrypoint),
+            ("command", &service.command),
+        ] {
+            if let Some(command) = command {
+                command_facts(&compose_command(command, source), role, &mut facts.commands);
+            }
+        }
+        facts.services.push(ServiceFacts {
+            name: service.name.clone(),
+            image: service.image.as_ref().map(|t| t.text.clone()),
+            build_context: service.build_context.as_ref().map(|t| t.text.clone()),
+            dockerfile: service.build_dockerfile.as_ref().map(|t| t.text.clone()),
+            user: service.user.as_ref().map(|t| t.text.clone()),
+            healthcheck: service.healthcheck,
+            env_files: service.env_files.iter().map(|t| t.text.clone()).collect(),
+            ports: service.ports.iter().map(|t| t.text.clone()).collect(),
+        });
+    }
+    facts
+}
+
+pub fn dockerfile(file: &Dockerfile) -> FileFacts {
+    let mut facts = FileFacts::default();
+    let mut copied = Vec::new();
+    let reaching = file.stages_in_final_image();
+    for (index, stage) in file.stages.iter().enumerate() {
+        let in_final = reaching.contains(&index);
+        for instruction in file.stage_instructions(stage) {
+            match instruction.keyword.as_str() {
+                "ENV" | "ARG" => {
+                    for kv in instruction.key_values() {
+                        if kv.key == "DJANGO_SETTINGS_MODULE" && instruction.keyword == "ENV" {
+                            if let (Some(value), Some(range)) = (&kv.value, &kv.value_range) {
+                                facts.settings_modules.push(SettingsModuleRef {
+                                    module: value.clone(),
+                                    span: span(range),
+                                });
+                            }
+                        }
+                        facts.env_sets.push(EnvSetFact {
+                            name: kv.key.clone(),
+                            value: kv.value.clone(),
+                            span: span(&kv.key_range),
+                            origin: if instruction.keyword == "ENV" {
+                                SetOrigin::DockerEnv
+                            } else {
+                                SetOrigin::DockerArg
+                            },
+                            service: None,
+                        });
+                    }
+                }
+                "COPY" | "ADD" if in_final => {
+                    let words: Vec<String> = instruction
+                        .words()
+                        .into_iter()
+                        .map(|w| w.text)
+                        .filter(|w| !w.starts_with("--"))
+                        .collect();
+                    if words.len() >= 2 {
+                        copied.extend(words[..words.len() - 1].iter().cloned());
+                    }
+                }
+                "CMD" | "ENTRYPOINT" if Some(index) == file.stages.len().checked_sub(1) => {
+                    let role = instruction.keyword.to_ascii_lowercase();
+                    command_facts(&instruction.commands(), &role, &mut facts.commands);
+                }
+                "RUN" if in_final => {
+                    command_facts(&instruction.commands(), "run", &mut facts.commands);
+                }
+                _ => {}
+            }
+        }
+    }
+    let mut docker = DockerfileFacts::default();
+    if let Some(last) = file.final_stage() {
+        docker.final_base = last.base.clone();
+        // USER carries over from a stage the final one is built FROM.
+        let mut chain = vec![file.stages.len() - 1];
+        let mut current = last;
+        while let Some(parent) = file.stages.iter().position(|s| {
+            s.name
+                .as_deref()
+                .is_some_and(|n| n.eq_ignore_ascii_case(&current.base))
+        }) {
+            if chain.contains(&parent) {
+                break;
+            }
+            chain.push(parent);
+            current = &file.stages[parent];
+        }
+        for index in chain {
+            let stage = &file.stages[index];
+            let instructions = file.stage_instructions(stage);
+            if docker.final_user.is_none() {
+                docker.final_user = instructions
+                    .iter()
+                    .rev()
+                    .find(|i| i.keyword == "USER")
+                    .map(|i| i.args.text.trim().to_string());
+            }
+            if instructions.iter().any(|i| {
+                i.keyword == "HEALTHCHECK" && !i.args.text.trim().eq_ignore_ascii_case("NONE")
+            }) {
+                docker.final_healthcheck = true;
+            }
+        }
+    }
+    docker.copied = copied;
+    facts.dockerfile = Some(docker);
+    facts
+}
+
+pub fn shell(script: &Script) -> FileFacts {
+    let mut facts = FileFacts::default();
+    for assignment in &script.assignments {
+        let value = assignment.value.as_ref().map(|w| w.text.clone());
+        if assignment.name == "DJANGO_SETTINGS_MODULE" {
+            if let Some(module) = value.as_deref().map(interpolated_default) {
+                if !module.is_empty() && !module.starts_with('$') {
+                    facts.settings_modules.push(SettingsModuleRef {
+                        module: module.to_string(),
+                        span: span(&assignment.range),
+                    });
+                }
+            }
+        }
+        facts.env_sets.push(EnvSetFact {
+            name: assignment.name.clone(),
+            value,
+            span: span(&assignment.name_range),
+            origin: SetOrigin::Shell,
+            service: None,
+        });
+    }
+    command_facts(script, "run", &mut facts.commands);
+    for command in &script.commands {
+        for prefix in &command.env {
+            facts.env_sets.push(EnvSetFact {
+                name: prefix.name.clone(),
+                value: prefix.value.as_ref().map(|w| w.text.clone()),
+                span: span(&prefix.name_range),
+                origin: SetOrigin::CommandPrefix,
+                service: None,
+            });
+        }
+    }
+    facts
+}
+
+pub fn procfile(file: &Procfile) -> FileFacts {
+    let mut facts = FileFacts::default();
+    for process in &file.processes {
+        command_facts(&process.script, &process.name, &mut facts.commands);
+        for command in &process.script.commands {
+            for prefix in &command.env {
+                if prefix.name == "DJANGO_SETTINGS_MODULE" {
+                    if let Some(value) = &prefix.value {
+                        facts.settings_modules.push(SettingsModuleRef {
+                            module: value.text.clone(),
+                            span: span(&prefix.range),
+                        });
+                    }
+                }
+                facts.env_sets.push(EnvSetFact {
+                    name: prefix.name.clone(),
+                    value: prefix.value.as_ref().map(|w| w.text.clone()),
+                    span: span(&prefix.name_range),
+                    origin: SetOrigin::CommandPrefix,
+                    service: None,
+                });
+            }
+        }
+    }
+    facts
+}
+
+pub fn requirements(file: &Requirements) -> FileFacts {
+    FileFacts {
+        includes: file
+            .includes
+            .iter()
+            .filter(|i| i.kind == IncludeKind::Requirements)
+            .map(|i| i.path.clone())
+            .collect(),
+        requirements: file
+            .requirements
+            .iter()
+            .map(|r| crate::syntax::requirements::normalize(&r.name))
+            .collect(),
+        ..FileFacts::default()
+    }
+}
+
+pub fn pyproject(file: &PyProject) -> FileFacts {
+    let mut facts = FileFacts {
+        requirements: file
+            .dependencies
+            .iter()
+            .filter(|d| d.group.is_none())
+            .map(|d| crate::syntax::requirements::normalize(&d.name))
+            .collect(),
+        ..FileFacts::default()
+    };
+    if let Some((module, range)) = &file.pytest_settings_module {
+        facts.settings_modules.push(SettingsModuleRef {
+            module: module.clone(),
+            span: span(range),
+        });
+    }
+    facts
+}
+
+pub fn ignore_file(text: &str) -> FileFacts {
+    FileFacts {
+        ignore_patterns: text
+            .lines()
+            .map(|l| l.trim_end_matches('\r').to_string())
+            .collect(),
+        ..FileFacts::default()
+    }
+}
+
+/// The kind's facts for a file whose parse is not at hand (the parser runs here).
+pub fn extract(path: &Path, kind: FileKind, text: &str) -> FileFacts {
+    match kind {
+        FileKind::Python => {
+            if !python_needs_parse(path, text) {
+                return FileFacts::default();
+            }
+            let tree = python::parse(text, None);
+            let py = PythonFile::new(&tree, text);
+            python(path, text, Some(&py))
+        }
+        FileKind::DotEnv => dotenv(&crate::syntax::dotenv::parse(text)),
+        FileKind::Compose => compose(&crate::syntax::compose::parse(text), text),
+        FileKind::Dockerfile => dockerfile(&crate::syntax::dockerfile::parse(text)),
+        FileKind::Shell => shell(&crate::syntax::shell::parse(text)),
+        FileKind::Requirements => requirements(&crate::syntax::requirements::parse(text)),
+        FileKind::PyProject => pyproject(&crate::syntax::pyproject::parse(text)),
+        FileKind::Procfile => procfile(&crate::syntax::procfile::parse(text)),
+        FileKind::GitIgnore | FileKind::DockerIgnore => ignore_file(text),
+        FileKind::LockFile => FileFacts::default(),
+    }
+}

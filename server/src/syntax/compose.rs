@@ -1,0 +1,308 @@
+//! The Compose file model (compose.yaml, docker-compose*.yml): services with their image, build,
+//! environment (map and list forms), env files, command, entrypoint, healthcheck, ports and user,
+//! each with the byte spans a finding or a fix needs. Read from the YAML value tree, so anchors
+//! and merge keys are already resolved.
+
+use std::ops::Range;
+
+use super::yaml::{self, Node, Style, Value, Yaml};
+
+#[derive(Debug, Default)]
+pub struct Compose {
+    pub yaml: Yaml,
+    pub services: Vec<Service>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Text {
+    pub text: String,
+    pub range: Range<usize>,
+}
+
+/// One variable of a service's `environment:`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct EnvVar {
+    pub name: String,
+    pub name_range: Range<usize>,
+    /// `None` when the variable is passed through from the host (`KEY:` or `- KEY`).
+    pub value: Option<String>,
+    /// Where the value is written (for a list item `- KEY=value`: the part after `=` when the item
+    /// is written verbatim, else the whole item).
+    pub value_range: Range<usize>,
+    /// The whole `KEY: value` pair or `- KEY=value` item value.
+    pub range: Range<usize>,
+    /// Written as a list item (`- KEY=value`) rather than a mapping pair.
+    pub list_form: bool,
+    /// Reached through an alias or a merge key: the text is written elsewhere.
+    pub shared: bool,
+    pub quoted: bool,
+}
+
+/// A command as compose takes it: a string (split into words by compose, not run by a shell) or
+/// a list of words.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Command {
+    String(Text),
+    List(Vec<Text>),
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Service {
+    pub name: String,
+    pub name_range: Range<usize>,
+    pub range: Range<usize>,
+    pub image: Option<Text>,
+    /// `build:` as a string, or its `context:`.
+    pub build_context: Option<Text>,
+    pub build_dockerfile: Option<Text>,
+    pub build_target: Option<Text>,
+    pub environment: Vec<EnvVar>,
+    pub env_files: Vec<Text>,
+    pub command: Option<Command>,
+    pub entrypoint: Option<Command>,
+    /// `Some(true)` when a healthcheck is configured, `Some(false)` when it is disabled
+    /// (`disable: true` or `test: ["NONE"]`), `None` when there is no `healthcheck:`.
+    pub healthcheck: Option<bool>,
+    pub ports: Vec<Text>,
+    pub user: Option<Text>,
+    pub profiles: Vec<String>,
+    pub depends_on: Vec<String>,
+}
+
+pub fn parse(text: &str) -> Compose {
+    from_yaml(yaml::parse(text), text)
+}
+
+pub fn from_yaml(yaml: Yaml, text: &str) -> Compose {
+    let mut services = Vec::new();
+    if let Some(root) = yaml.documents.first() {
+        if let Some(list) = root.get("services") {
+            for pair in list.pairs() {
+                services.push(service(
+                    &pair.key,
+                    pair.key_range.clone(),
+                    &pair.value,
+                    text,
+                ));
+            }
+        }
+    }
+    Compose { yaml, services }
+}
+
+fn text_of(node: &Node) -> Option<Text> {
+    node.as_str().map(|s| Text {
+        text: s.to_string(),
+        range: node.range.clone(),
+    })
+}
+
+fn command(node: &Node) -> Option<Command> {
+    match &node.value {
+        Value::Scalar(_) => text_of(node).map(Command::String),
+        Value::Seq(items) => Some(Command::List(items.iter().filter_map(text_of).collect())),
+        _ => None,
+    }
+}
+
+fn service(name: &str, name_range: Range<usize>, node: &Node, source: &str) -> Service {
+    let mut service = Service {
+        name: name.to_string(),
+        name_range,
+        range: node.range.clone(),
+        ..Service::default()
+    };
+    service.image = node.get("image").and_then(text_of);
+    if let Some(build) = node.get("build") {
+        match &build.value {
+            Value::Scalar(_) => service.build_context = text_of(build),
+            Value::Map(_) => {
+                service.build_context = build.get("context").and_then(text_of);
+                service.build_dockerfile = build.get("dockerfile").and_then(text_of);
+                service.build_target = build.get("target").and_then(text_of);
+                if service.build_context.is_none() {
+                    service.build_context = Some(Text {
+                        text: ".".to_string(),
+                        range: build.range.clone(),
+                    });
+                }
+            }
+            _ => {}
+        }
+    }
+    if let Some(environment) = node.get("environment") {
+        service.environment = environment_vars(environment, source);
+    }
+    if let Some(env_file) = node.get("env_file") {
+        let entries: Vec<&Node> = match &env_file.value {
+            Value::Seq(items) => items.iter().collect(),
+            _ => vec![env_file],
+        };
+        for entry in entries {
+            // `env_file: [{path: .env, required: false}]`
+            let path = entry.get("path").unwrap_or(entry);
+            if let Some(text) = text_of(path) {
+                service.env_files.push(text);
+            }
+        }
+    }
+    service.command = node.get("command").and_then(command);
+    service.entrypoint = node.get("entrypoint").and_then(command);
+    service.healthcheck = node.get("healthcheck").map(|h| {
+        let disabled = h
+            .get("disable")
+            .and_then(|d| d.as_str())
+            .is_some_and(|d| d == "true")
+            || h.get("test").is_some_and(|t| match &t.value {
+                Value::Seq(items) => items.first().and_then(|i| i.as_str()) == Some("NONE"),
+                Value::Scalar(s) => s.text == "NONE",
+                _ => false,
+            });
+        !disabled
+    });
+    if let Some(ports) = node.get("ports") {
+        for port in ports.items() {
+            if let Some(text) = text_of(port) {
+                service.ports.push(text);
+            } else if let Some(published) = port.get("published").and_then(text_of) {
+                service.ports.push(published);
+            } else if let Some(target) = port.get("target").and_then(text_of) {
+                service.ports.push(target);
+            }
+        }
+    }
+    service.user = node.get("user").and_then(text_of);
+    if let Some(profiles) = node.get("profiles") {
+        service.profiles = profiles
+            .items()
+            .iter()
+            .filter_map(|p| p.as_str().map(str::to_string))
+            .collect();
+    }
+    if let Some(depends_on) = node.get("depends_on") {
+        service.depends_on = match &depends_on.value {
+            Value::Seq(items) => items
+                .iter()
+                .filter_map(|i| i.as_str().map(str::to_string))
+                .collect(),
+            Value::Map(pairs) => pairs.iter().map(|p| p.key.clone()).collect(),
+            _ => Vec::new(),
+        };
+    }
+    service
+}
+
+fn environment_vars(node: &Node, source: &str) -> Vec<EnvVar> {
+    let mut vars = Vec::new();
+    match &node.value {
+        Value::Map(pairs) => {
+            for pair in pairs {
+                let value = pair.value.scalar();
+                vars.push(EnvVar {
+                    name: pair.key.clone(),
+                    name_range: pair.key_range.clone(),
+                    value: value.map(|s| s.text.clone()),
+                    value_range: pair.value.range.clone(),
+                    range: pair.key_range.start..pair.value.range.end.max(pair.key_range.end),
+                    list_form: false,
+                    shared: pair.merged || pair.value.aliased,
+                    quoted: value.is_some_and(|s| s.style != Style::Plain),
+                });
+            }
+        }
+        Value::Seq(items) => {
+            for item in items {
+                let Some(scalar) = item.scalar() else {
+                    continue;
+                };
+                let raw = &source[item.range.clone()];
+                let verbatim = scalar.is_verbatim(raw);
+                // Where the scalar's text starts in the file, when offsets carry over.
+                let origin = if verbatim {
+                    item.range.start + usize::from(scalar.style != Style::Plain)
+                } else {
+                    item.range.start
+                };
+                let (name, value) = match scalar.text.split_once('=') {
+                    Some((name, value)) => (name.to_string(), Some(value.to_string())),
+                    None => (scalar.text.clone(), None),
+                };
+                let name_range = if verbatim {
+                    origin..origin + name.len()
+                } else {
+                    item.range.clone()
+                };
+                let value_range = match (&value, verbatim) {
+                    (Some(v), true) => {
+                        let start = origin + name.len() + 1;
+                        start..start + v.len()
+                    }
+                    _ => item.range.clone(),
+                };
+                vars.push(EnvVar {
+                    name: name.trim().to_string(),
+                    name_range,
+                    value,
+                    value_range,
+                    range: item.range.clone(),
+                    list_form: true,
+                    shared: item.aliased,
+                    quoted: scalar.style != Style::Plain,
+                });
+            }
+        }
+        _ => {}
+    }
+    vars
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn services_environment_forms_and_commands() {
+        let text = r#"
+x-common: &common
+  environment:
+    SHARED: "1"
+services:
+  web:
+    <<: *common
+    build: .
+    command: gunicorn app.wsgi:application
+    ports:
+      - "8000:8000"
+    env_file: .env
+  worker:
+    image: app
+    environment:
+      - SECRET_KEY=abc
+      - PASSTHROUGH
+      - "QUOTED=x y"
+    command: ["celery", "-A", "app", "worker"]
+    healthcheck:
+      disable: true
+"#;
+        let compose = parse(text);
+        assert_eq!(compose.services.len(), 2);
+        let web = &compose.services[0];
+        assert_eq!(web.name, "web");
+        assert_eq!(web.build_context.as_ref().unwrap().text, ".");
+        assert_eq!(web.environment[0].name, "SHARED");
+        assert!(web.environment[0].shared);
+        assert_eq!(web.env_files[0].text, ".env");
+        assert!(matches!(&web.command, Some(Command::String(t)) if t.text.starts_with("gunicorn")));
+        assert_eq!(web.healthcheck, None);
+        let worker = &compose.services[1];
+        let secret = &worker.environment[0];
+        assert_eq!(secret.name, "SECRET_KEY");
+        assert_eq!(&text[secret.name_range.clone()], "SECRET_KEY");
+        assert_eq!(&text[secret.value_range.clone()], "abc");
+        assert_eq!(worker.environment[1].value, None);
+        let quoted = &worker.environment[2];
+        assert_eq!(&text[quoted.value_range.clone()], "x y");
+        assert_eq!(worker.healthcheck, Some(false));
+        assert!(matches!(&worker.command, Some(Command::List(words)) if words.len() == 4));
+    }
+}

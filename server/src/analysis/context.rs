@@ -276,4 +276,19 @@ impl<'a> File<'a> {
         self.project
             .overridden_in_production(self.path, self.facts, name, start)
     }
+
+    /// Does the value read at byte `at` go into a module-level setting (`NAME = <read>` starting
+    /// its line) that production settings replace later? (`DEBUG = env.bool("DEBUG",
+    /// default=True)` in a base module that `production.py` sets to `False`.)
+    pub fn read_overridden_in_production(&self, name: Option<&str>, at: usize) -> bool {
+        let Some(name) = name else { return false };
+        let at = at.min(self.text.len());
+        let line_start = self.text[..at].rfind('\n').map_or(0, |i| i + 1);
+        let line = &self.text[line_start..];
+        let assigns = line.strip_prefix(name).is_some_and(|rest| {
+            let rest = rest.trim_start_matches([' ', '\t']);
+            (rest.starts_with('=') && !rest.starts_with("==")) || rest.starts_with(':')
+        });
+        assigns && self.overridden_in_production(name, line_start)
+    }
 }

@@ -35,6 +35,7 @@ impl Rule for AllowedHostsWildcard {
             };
             if read.concern != Concern::AllowedHosts
                 || !default_entries(value).iter().any(|e| e == "*")
+                || file.read_overridden_in_production(read.target.as_deref(), read.range.start)
             {
                 continue;
             }
@@ -48,13 +49,14 @@ impl Rule for AllowedHostsWildcard {
             );
         }
         if file.role.production_settings() && file.text.contains("ALLOWED_HOSTS") {
-            literal_wildcard(self.id(), py, file.text, out);
+            literal_wildcard(self.id(), file, py, out);
         }
     }
 }
 
 /// Module-level `ALLOWED_HOSTS = ["*"]` (or a list holding `"*"`, or `+=`).
-fn literal_wildcard(id: &'static str, py: &PythonFile, source: &str, out: &mut Vec<Diagnostic>) {
+fn literal_wildcard(id: &'static str, file: &File, py: &PythonFile, out: &mut Vec<Diagnostic>) {
+    let source = file.text;
     let assignments = shared::module_assignments(py, source, &["ALLOWED_HOSTS"]);
     for (i, a) in assignments.iter().enumerate() {
         if a.name != "ALLOWED_HOSTS" || !(a.operator == "=" || a.operator == "+=") {
@@ -66,7 +68,7 @@ fn literal_wildcard(id: &'static str, py: &PythonFile, source: &str, out: &mut V
         if !matches!(value, python::Literal::Seq(_)) || !value.strings().contains(&"*") {
             continue;
         }
-        if a.operator == "=" && shared::overridden_later(&assignments, i, source) {
+        if a.operator == "=" && shared::overridden_later(file, &assignments, i) {
             continue;
         }
         let (environ, import) = shared::os_environ(py, source);

@@ -33,7 +33,7 @@ impl Rule for CorsOverlyPermissive {
             return;
         }
         if file.role.production_settings() && file.text.contains("CORS_") {
-            settings(self.id(), py, file.text, out);
+            settings(self.id(), file, py, out);
         }
         if file.text.contains("CORSMiddleware") {
             middleware(self.id(), py, file.text, out);
@@ -44,7 +44,8 @@ impl Rule for CorsOverlyPermissive {
     }
 }
 
-fn settings(id: &'static str, py: &PythonFile, source: &str, out: &mut Vec<Diagnostic>) {
+fn settings(id: &'static str, file: &File, py: &PythonFile, out: &mut Vec<Diagnostic>) {
+    let source = file.text;
     let assignments = shared::module_assignments(
         py,
         source,
@@ -62,7 +63,7 @@ fn settings(id: &'static str, py: &PythonFile, source: &str, out: &mut Vec<Diagn
         if !ALLOW_ALL.contains(&a.name.as_str())
             || a.operator != "="
             || !shared::is_literal(a.value, source, &Literal::Bool(true))
-            || shared::overridden_later(&assignments, i, source)
+            || shared::overridden_later(file, &assignments, i)
         {
             continue;
         }

@@ -44,6 +44,7 @@ impl Rule for DebugEnabledByDefault {
             if read.concern != Concern::Debug
                 || read.api == EnvApi::EnvironSubscript
                 || !read.direct
+                || file.read_overridden_in_production(read.target.as_deref(), read.range.start)
             {
                 continue;
             }
@@ -67,7 +68,7 @@ impl Rule for DebugEnabledByDefault {
             );
         }
         if file.role.production_settings() && shared::line_starts_with(file.text, "DEBUG") {
-            literal_debug_setting(self.id(), py, file.text, out);
+            literal_debug_setting(self.id(), file, py, out);
         }
         if file.text.contains("debug") && !file.role.example {
             debug_arguments(self.id(), py, file.text, out);
@@ -78,16 +79,17 @@ impl Rule for DebugEnabledByDefault {
 /// Module-level `DEBUG = True` that no later assignment replaces.
 fn literal_debug_setting(
     id: &'static str,
+    file: &File,
     py: &PythonFile,
-    source: &str,
     out: &mut Vec<Diagnostic>,
 ) {
+    let source = file.text;
     let assignments = shared::module_assignments(py, source, &["DEBUG"]);
     for (i, a) in assignments.iter().enumerate() {
         if a.name != "DEBUG"
             || a.operator != "="
             || !shared::is_literal(a.value, source, &Literal::Bool(true))
-            || shared::overridden_later(&assignments, i, source)
+            || shared::overridden_later(file, &assignments, i)
         {
             continue;
         }

@@ -73,8 +73,10 @@ impl Rule for DeployCheckSettingWeakened {
         // something else (an `if`, `MIDDLEWARE +=`) assigns the name after it.
         let in_effect = |name: &str| -> Option<&Assignment> {
             let last = assignments.iter().rev().find(|a| a.name == name)?;
-            (last.operator == "=" && !assigned_after(source, name, last.statement.end_byte()))
-                .then_some(last)
+            (last.operator == "="
+                && !assigned_after(source, name, last.statement.end_byte())
+                && !file.overridden_in_production(name, last.statement.start_byte()))
+            .then_some(last)
         };
         let middleware = in_effect("MIDDLEWARE").and_then(|a| Middleware::read(a, source));
         let security_installed = middleware

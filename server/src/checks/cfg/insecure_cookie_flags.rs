@@ -55,7 +55,7 @@ impl Rule for InsecureCookieFlags {
             };
             if a.operator != "="
                 || !shared::is_literal(a.value, file.text, &Literal::Bool(false))
-                || shared::overridden_later(&assignments, i, file.text)
+                || shared::overridden_later(file, &assignments, i)
             {
                 continue;
             }

@@ -4,7 +4,7 @@
 
 use tree_sitter::Node;
 
-use crate::analysis::{Edit, PythonFile};
+use crate::analysis::{Edit, File, PythonFile};
 use crate::syntax::python::{self, Literal};
 use crate::text::line_ending;
 
@@ -83,14 +83,17 @@ pub fn assignment<'t>(
     })
 }
 
-/// Was `name` assigned again later at module level with a value other than `literal`?
-/// (`DEBUG = True` followed by `DEBUG = env.bool("DEBUG")`: the first one does not count.)
-pub fn overridden_later(assignments: &[Assignment], index: usize, source: &str) -> bool {
-    let name = &assignments[index].name;
-    let first = python::literal(assignments[index].value, source);
-    assignments[index + 1..]
-        .iter()
-        .any(|a| &a.name == name && a.operator == "=" && python::literal(a.value, source) != first)
+/// Is what `assignments[index]` sets replaced before it takes effect: assigned again later in the
+/// module with another value (`DEBUG = True` followed by `DEBUG = env.bool("DEBUG")`), or
+/// reassigned later in every production settings chain that loads the module (`DEBUG = True` in
+/// `settings/base.py`, `DEBUG = False` in the `settings/production.py` that star-imports it)?
+pub fn overridden_later(file: &File, assignments: &[Assignment], index: usize) -> bool {
+    let source = file.text;
+    let this = &assignments[index];
+    let first = python::literal(this.value, source);
+    assignments[index + 1..].iter().any(|a| {
+        a.name == this.name && a.operator == "=" && python::literal(a.value, source) != first
+    }) || file.overridden_in_production(&this.name, this.statement.start_byte())
 }
 
 use crate::syntax::python::word_occurrences;

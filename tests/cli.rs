@@ -382,9 +382,14 @@ fn env_files_are_checked_and_examples_may_hold_placeholders() {
         .iter()
         .map(|f| (f["path"].as_str().unwrap(), f["rule"].as_str().unwrap()))
         .collect();
+    // No `.gitignore` covers the production file and it holds a key: SEC002 says so.
     assert_eq!(
         found,
-        [(".env.production", "CFG006"), (".env.production", "SEC008")]
+        [
+            (".env.production", "CFG006"),
+            (".env.production", "SEC002"),
+            (".env.production", "SEC008")
+        ]
     );
 }
 
@@ -441,6 +446,7 @@ class NexusBackendAPI:
     ]);
     let found = where_and_what(&json_findings(&p.run(&["check", "--format", "json"])));
     let expected: Vec<(String, u64, String)> = [
+        (".env.production", 2, "SEC002"),
         (".env.production", 2, "SEC008"),
         (".env.production", 3, "CFG006"),
         ("nexus_backend/settings.py", 3, "CFG001"),

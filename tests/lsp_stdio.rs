@@ -1076,7 +1076,7 @@ fn fix_all_fixes_every_fixable_finding_but_not_info_rewrites() {
     server.shutdown_and_exit();
 }
 
-const DUPLICATE_ENV: &str = "DEBUG=false\nDEBUG=true\nCORS_ORIGINS=http://localhost:3000\n";
+const DUPLICATE_ENV: &str = "DEBUG=true\nDEBUG=false\nCORS_ORIGINS=http://localhost:3000\n";
 
 #[test]
 fn fix_all_leaves_behaviour_changing_fixes_alone_when_unsafe_fixes_are_off() {
@@ -1112,7 +1112,10 @@ fn fix_all_leaves_behaviour_changing_fixes_alone_when_unsafe_fixes_are_off() {
     assert_eq!(actions.len(), 1, "{:?}", titles(&actions));
     assert_eq!(actions[0]["kind"], "source.fixAll.preflight");
     server.apply_edit(&mut env, &actions[0]["edit"].clone());
-    assert_eq!(env.text, "DEBUG=true\nCORS_ORIGINS=http://localhost:3000\n");
+    assert_eq!(
+        env.text,
+        "DEBUG=false\nCORS_ORIGINS=http://localhost:3000\n"
+    );
     assert_eq!(codes(&server.diagnostics(&env.uri, Some(2))), ["CFG006"]);
 
     // didChangeConfiguration turns them back on (wrapped in "settings", camelCase)...
@@ -1462,7 +1465,10 @@ fn production_env_file_findings() {
         "Preflight (ENV001): Remove the unused `DEBUG` line",
     );
     server.apply_edit(&mut env, &fix["edit"].clone());
-    assert_eq!(env.text, "DEBUG=true\nCORS_ORIGINS=http://localhost:3000\n");
+    assert_eq!(
+        env.text,
+        "DEBUG=false\nCORS_ORIGINS=http://localhost:3000\n"
+    );
     let d = server.diagnostics(&env.uri, Some(2));
     assert_eq!(codes(&d), ["CFG006"]);
 
@@ -1473,7 +1479,7 @@ fn production_env_file_findings() {
     server.apply_edit(&mut env, &ignore["edit"].clone());
     assert_eq!(
         env.text,
-        "DEBUG=true\n# preflight: ignore[CFG006]\nCORS_ORIGINS=http://localhost:3000\n"
+        "DEBUG=false\n# preflight: ignore[CFG006]\nCORS_ORIGINS=http://localhost:3000\n"
     );
     assert_eq!(server.diagnostics(&env.uri, Some(3)), Vec::<Value>::new());
 

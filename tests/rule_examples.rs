@@ -54,7 +54,7 @@ fn rule_examples() {
                 example.path
             );
             let path = Path::new(&example.path);
-            let Some(kind) = FileKind::from_path(path) else {
+            let Some(kind) = FileKind::from_path_and_head(path, example.code.as_bytes()) else {
                 failures.push(format!("{label}: path has no known file kind"));
                 continue;
             };

@@ -239,6 +239,8 @@ static NO_FACTS: FileFacts = FileFacts {
     commands: Vec::new(),
     includes: Vec::new(),
     requirements: Vec::new(),
+    requirements_locked: false,
+    dependency_groups: Vec::new(),
     ignore_patterns: Vec::new(),
     settings_modules: Vec::new(),
 };

@@ -80,7 +80,7 @@ impl Example {
         );
         for (path, code) in all {
             let path = Path::new(path);
-            if let Some(kind) = FileKind::from_path(path) {
+            if let Some(kind) = FileKind::from_path_and_head(path, code.as_bytes()) {
                 builder.file(path, kind, Arc::new(facts::extract(path, kind, code)));
             }
         }

@@ -207,6 +207,8 @@ pub fn is_secret_words(words: &[String]) -> bool {
     let mut last_secret = None;
     for (i, w) in words.iter().enumerate() {
         if SECRET_WORDS.contains(&w.as_str())
+            // `PGPASSWORD`, `MYSQL_ROOTPASSWORD`: the word run together with its owner
+            || (w.len() > 8 && (w.ends_with("PASSWORD") || w.ends_with("PASSWD")))
             // `DB_PASS`, `SMTP_PASS`, but not `PASS_THROUGH_ROUTES`
             || (w == "PASS" && i > 0 && i + 1 == words.len())
             || (w == "KEY" && i > 0 && SECRET_KEY_QUALIFIERS.contains(&words[i - 1].as_str()))

@@ -5,6 +5,9 @@ pub mod auth;
 pub mod cel;
 pub mod cfg;
 pub mod db;
+pub mod dep;
+pub mod deploy;
+pub mod dock;
 pub mod env;
 pub mod err;
 pub mod inj;
@@ -32,6 +35,8 @@ pub fn all() -> &'static [&'static dyn Rule] {
         &cfg::env_default_in_settings::EnvDefaultInSettings,
         &cfg::deploy_check_setting_weakened::DeployCheckSettingWeakened,
         &cfg::autoreload_in_production::AutoreloadInProduction,
+        &cfg::insecure_setting_in_deployment_env::DebugInDeploymentEnv,
+        &cfg::insecure_setting_in_deployment_env::AnyHostInDeploymentEnv,
         &env::env_file_duplicate_key::EnvFileDuplicateKey,
         &net::tls_verification_disabled::TlsVerificationDisabled,
         &net::http_call_without_timeout::HttpCallWithoutTimeout,
@@ -48,6 +53,16 @@ pub fn all() -> &'static [&'static dyn Rule] {
         &sec::credentials_in_url_literal::CredentialsInUrlLiteral,
         &sec::env_file_secret::EnvFileSecret,
         &sec::hardcoded_secret_literal::HardcodedSecretLiteral,
+        &sec::env_file_committed::EnvFileCommitted,
+        &sec::compose_secret_value::ComposeSecretValue,
+        &sec::dockerfile_secret_value::DockerfileSecretValue,
+        &sec::shell_secret_default::ShellSecretDefault,
+        &dock::container_runs_as_root::ContainerRunsAsRoot,
+        &dock::copy_context_without_dockerignore::CopyContextWithoutDockerignore,
+        &dock::missing_healthcheck::MissingHealthcheck,
+        &dock::migrate_on_container_start::MigrateOnContainerStart,
+        &dep::unpinned_requirement::UnpinnedRequirement,
+        &dep::dev_dependency_in_production::DevDependencyInProduction,
         &ops::secret_in_log_call::SecretInLogCall,
         &inj::sql_built_from_strings::SqlBuiltFromStrings,
         &inj::shell_command_interpolation::ShellCommandInterpolation,

@@ -39,6 +39,12 @@ pub struct FileFacts {
     pub includes: Vec<String>,
     /// Distribution names listed (normalised).
     pub requirements: Vec<String>,
+    /// A requirements file that pins everything it lists (written by a lock tool, or every line
+    /// `==` / hashed): it is a lock file.
+    pub requirements_locked: bool,
+    /// `pyproject.toml` dependency groups that a plain `poetry install` / `uv sync` installs
+    /// (development groups, unlike optional extras).
+    pub dependency_groups: Vec<String>,
     /// Lines of an ignore file, in order.
     pub ignore_patterns: Vec<String>,
     /// `DJANGO_SETTINGS_MODULE` values the file names, with where.
@@ -128,7 +134,7 @@ pub struct DockerfileFacts {
     /// The last `USER` of the final stage (or of the stage it is built from).
     pub final_user: Option<String>,
     pub final_healthcheck: bool,
-    /// The final stage's base image.
+    /// The image the final stage is built on (through the stages it is built `FROM`).
     pub final_base: String,
     /// Files `COPY`/`ADD` puts into stages that reach the final image (sources as written).
     pub copied: Vec<String>,
@@ -136,11 +142,20 @@ pub struct DockerfileFacts {
 
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct CommandFact {
-    /// The program and its arguments, wrappers (`exec`, `gosu user`) looked through.
+    /// Every word of the command line, wrappers (`exec`, `gosu user`) included.
     pub words: Vec<String>,
+    /// Where the program itself starts in `words`, past the wrappers.
+    pub program: usize,
     pub span: Span,
     /// Where it is run from: `entrypoint`/`command`/`cmd`/`run` or a Procfile process name.
     pub role: String,
+}
+
+impl CommandFact {
+    /// The program and its arguments, wrappers looked through.
+    pub fn program_words(&self) -> &[String] {
+        &self.words[self.program.min(self.words.len())..]
+    }
 }
 
 impl FileFacts {
@@ -409,7 +424,8 @@ fn command_facts(script: &Script, role: &str, out: &mut Vec<CommandFact>) {
 
 fn command_fact(command: &SimpleCommand, role: &str) -> CommandFact {
     CommandFact {
-        words: command.program().iter().map(|w| w.text.clone()).collect(),
+        words: command.words.iter().map(|w| w.text.clone()).collect(),
+        program: command.words.len() - command.program().len(),
         span: span(&command.range),
         role: role.to_string(),
     }
@@ -566,21 +582,12 @@ pub fn dockerfile(file: &Dockerfile) -> FileFacts {
         }
     }
     let mut docker = DockerfileFacts::default();
-    if let Some(last) = file.final_stage() {
-        docker.final_base = last.base.clone();
-        // USER carries over from a stage the final one is built FROM.
-        let mut chain = vec![file.stages.len() - 1];
-        let mut current = last;
-        while let Some(parent) = file.stages.iter().position(|s| {
-            s.name
-                .as_deref()
-                .is_some_and(|n| n.eq_ignore_ascii_case(&current.base))
-        }) {
-            if chain.contains(&parent) {
-                break;
-            }
-            chain.push(parent);
-            current = &file.stages[parent];
+    if file.final_stage().is_some() {
+        // USER carries over from a stage the final one is built FROM; the image underneath is
+        // the base of the first stage of that chain.
+        let chain = file.stages_under_final_image();
+        if let Some(first) = chain.last() {
+            docker.final_base = file.stages[*first].base.clone();
         }
         for index in chain {
             let stage = &file.stages[index];
@@ -681,6 +688,9 @@ pub fn requirements(file: &Requirements) -> FileFacts {
             .iter()
             .map(|r| crate::syntax::requirements::normalize(&r.name))
             .collect(),
+        requirements_locked: file.generated
+            || (!file.requirements.is_empty()
+                && file.requirements.iter().all(|r| r.pinned || r.has_hashes)),
         ..FileFacts::default()
     }
 }
@@ -695,6 +705,13 @@ pub fn pyproject(file: &PyProject) -> FileFacts {
             .collect(),
         ..FileFacts::default()
     };
+    for dependency in &file.dependencies {
+        if let (Some(group), false) = (&dependency.group, dependency.extra) {
+            if !facts.dependency_groups.contains(group) {
+                facts.dependency_groups.push(group.clone());
+            }
+        }
+    }
     if let Some((module, range)) = &file.pytest_settings_module {
         facts.settings_modules.push(SettingsModuleRef {
             module: module.clone(),

@@ -523,6 +523,22 @@ impl Project {
             .collect()
     }
 
+    /// A requirements file in `folder` that pins everything (a compiled lock).
+    pub fn has_locked_requirements_in(&self, folder: &Path) -> bool {
+        let folder = normalize(folder);
+        self.files_of(FileKind::Requirements).any(|(p, f)| {
+            f.facts.requirements_locked
+                && (p.parent() == Some(folder.as_path())
+                    || p.parent().and_then(Path::parent) == Some(folder.as_path()))
+        })
+    }
+
+    /// Files of a kind, with their facts.
+    pub fn files_of_kind(&self, kind: FileKind) -> impl Iterator<Item = (&Path, &FileFacts)> {
+        self.files_of(kind)
+            .map(|(p, f)| (p.as_path(), f.facts.as_ref()))
+    }
+
     /// Shell scripts of the project whose file name is `name` (`entrypoint.sh`).
     pub fn scripts_named(&self, name: &str) -> Vec<(&Path, &FileFacts)> {
         self.files_of(FileKind::Shell)
@@ -678,7 +694,7 @@ pub const SERVER_PROGRAMS: &[&str] = &[
 /// The script starts a long-running server (`exec gunicorn ...`).
 fn starts_a_server(own: &FileFacts) -> bool {
     own.commands.iter().any(|c| {
-        c.words.first().is_some_and(|w| {
+        c.program_words().first().is_some_and(|w| {
             let program = w.rsplit('/').next().unwrap_or(w);
             SERVER_PROGRAMS.contains(&program)
         })

@@ -306,3 +306,131 @@ services:
         assert!(matches!(&worker.command, Some(Command::List(words)) if words.len() == 4));
     }
 }
+
+/// One `${NAME...}` or `$NAME` of a compose value (compose interpolates them from the shell
+/// environment and `.env`; `$$` is a literal `$`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Interpolation {
+    pub name: String,
+    /// `""` for `${NAME}` / `$NAME`, else `:-`, `-`, `:?`, `?`, `:+`, `+`.
+    pub operator: String,
+    /// What follows the operator (the default, the error message, the alternative).
+    pub argument: String,
+    /// Within the value's text.
+    pub range: Range<usize>,
+}
+
+impl Interpolation {
+    /// `${NAME:-x}` / `${NAME-x}`: a value used when the variable is unset (or empty).
+    pub fn default_value(&self) -> Option<&str> {
+        matches!(self.operator.as_str(), ":-" | "-").then_some(self.argument.as_str())
+    }
+}
+
+/// The interpolations of a value, outermost only (`${A:-${B}}` is one, whose argument is `${B}`).
+pub fn interpolations(value: &str) -> Vec<Interpolation> {
+    let bytes = value.as_bytes();
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] != b'$' {
+            i += 1;
+            continue;
+        }
+        match bytes.get(i + 1) {
+            Some(b'$') => i += 2,
+            Some(b'{') => {
+                let start = i;
+                let mut depth = 0;
+                let mut j = i + 1;
+                let mut end = None;
+                while j < bytes.len() {
+                    match bytes[j] {
+                        b'{' => depth += 1,
+                        b'}' => {
+                            depth -= 1;
+                            if depth == 0 {
+                                end = Some(j);
+                                break;
+                            }
+                        }
+                        _ => {}
+                    }
+                    j += 1;
+                }
+                let Some(end) = end else { break };
+                let inner = &value[start + 2..end];
+                let name_len = inner
+                    .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+                    .unwrap_or(inner.len());
+                let rest = &inner[name_len..];
+                let operator = [":-", ":?", ":+", "-", "?", "+"]
+                    .iter()
+                    .find(|op| rest.starts_with(**op))
+                    .copied()
+                    .unwrap_or("");
+                out.push(Interpolation {
+                    name: inner[..name_len].to_string(),
+                    operator: operator.to_string(),
+                    argument: rest[operator.len()..].to_string(),
+                    range: start..end + 1,
+                });
+                i = end + 1;
+            }
+            Some(c) if c.is_ascii_alphabetic() || *c == b'_' => {
+                let start = i;
+                let mut j = i + 1;
+                while j < bytes.len() && (bytes[j].is_ascii_alphanumeric() || bytes[j] == b'_') {
+                    j += 1;
+                }
+                out.push(Interpolation {
+                    name: value[start + 1..j].to_string(),
+                    operator: String::new(),
+                    argument: String::new(),
+                    range: start..j,
+                });
+                i = j;
+            }
+            _ => i += 1,
+        }
+    }
+    out
+}
+
+/// The value with every interpolation and `$$` taken out: what is written literally.
+pub fn literal_part(value: &str) -> String {
+    let mut out = String::new();
+    let mut last = 0;
+    for interpolation in interpolations(value) {
+        out.push_str(&value[last..interpolation.range.start]);
+        last = interpolation.range.end;
+    }
+    out.push_str(&value[last..]);
+    out.replace("$$", "$")
+}
+
+#[cfg(test)]
+mod interpolation_tests {
+    use super::*;
+
+    #[test]
+    fn reads_interpolations() {
+        let found =
+            interpolations("postgres://u:${DB_PASSWORD:-secret}@db/$DB_NAME?x=$$1&y=${Z:?set Z}");
+        let names: Vec<(&str, &str, &str)> = found
+            .iter()
+            .map(|i| (i.name.as_str(), i.operator.as_str(), i.argument.as_str()))
+            .collect();
+        assert_eq!(
+            names,
+            [
+                ("DB_PASSWORD", ":-", "secret"),
+                ("DB_NAME", "", ""),
+                ("Z", ":?", "set Z")
+            ]
+        );
+        assert_eq!(found[0].default_value(), Some("secret"));
+        assert_eq!(literal_part("a${B}c$$d"), "ac$d");
+        assert_eq!(interpolations("${A:-${B}}").len(), 1);
+    }
+}

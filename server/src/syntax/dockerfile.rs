@@ -499,6 +499,27 @@ impl Dockerfile {
         &self.instructions[stage.instructions.clone()]
     }
 
+    /// The final stage and the stages it is built `FROM`, transitively: their layers are the
+    /// image's layers.
+    pub fn stages_under_final_image(&self) -> Vec<usize> {
+        let Some(mut current) = self.stages.len().checked_sub(1) else {
+            return Vec::new();
+        };
+        let mut chain = vec![current];
+        while let Some(parent) = self.stages.iter().position(|s| {
+            s.name
+                .as_deref()
+                .is_some_and(|n| n.eq_ignore_ascii_case(&self.stages[current].base))
+        }) {
+            if chain.contains(&parent) {
+                break;
+            }
+            chain.push(parent);
+            current = parent;
+        }
+        chain
+    }
+
     /// The stages whose files reach the final image: the final stage, the stages it is built
     /// `FROM`, and those it copies from (`COPY --from=builder`), followed transitively.
     pub fn stages_in_final_image(&self) -> Vec<usize> {

@@ -18,6 +18,9 @@ pub struct Dependency {
     /// `None` for the dependencies a plain install gets; the extra or group name otherwise
     /// (`dev`, `test`, `docs`...).
     pub group: Option<String>,
+    /// An optional extra (`[project.optional-dependencies]`): installed only when asked for,
+    /// unlike dependency groups, which `poetry install` and `uv sync` install by default.
+    pub extra: bool,
     pub range: Range<usize>,
 }
 
@@ -51,7 +54,11 @@ pub fn parse(text: &str) -> PyProject {
         }
         if let Some(extras) = table(project, "optional-dependencies") {
             for (name, item) in extras.iter() {
+                let first = out.dependencies.len();
                 pep508_array(item, Some(name), &mut out.dependencies);
+                out.dependencies[first..]
+                    .iter_mut()
+                    .for_each(|d| d.extra = true);
             }
         }
     }
@@ -129,6 +136,7 @@ fn pep508_array(item: &Item, group: Option<&str>, out: &mut Vec<Dependency>) {
             specifier: spec.specifier,
             pinned: spec.pinned,
             group: group.map(str::to_string),
+            extra: false,
             range: span,
         });
     }
@@ -173,6 +181,7 @@ fn poetry_table(item: &Item, group: Option<&str>, out: &mut Vec<Dependency>) {
             specifier,
             pinned,
             group: group.map(str::to_string),
+            extra: false,
             range,
         });
     }

@@ -6,6 +6,7 @@ pub mod deploy_check_setting_weakened;
 pub mod dev_default_for_deploy_setting;
 pub mod env_default_in_settings;
 pub mod insecure_cookie_flags;
+pub mod insecure_setting_in_deployment_env;
 pub mod localhost_in_production_env;
 pub mod password_validators_disabled;
 pub mod settings_key_reassigned;

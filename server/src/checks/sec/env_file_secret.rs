@@ -3,6 +3,8 @@
 //! and example files (`.env.example`) are only checked for real token formats.
 
 use crate::analysis::{secrets, Diagnostic, EnvFileRole, File, Rule, Severity};
+use crate::checks::deploy;
+use crate::syntax::dotenv::DotEnv;
 use crate::syntax::FileKind;
 
 pub struct EnvFileSecret;
@@ -35,6 +37,13 @@ impl Rule for EnvFileSecret {
                 Some(format!("`{}` is a URL with a password in it", entry.key))
             } else if secrets::is_secret_name(&entry.key) && secrets::looks_random(value) {
                 Some(format!("`{}` holds a random-looking secret", entry.key))
+            } else if file.role.env == EnvFileRole::Production
+                && deploy::weak_password(&entry.key, value, user_for(env, &entry.key))
+            {
+                Some(format!(
+                    "`{}` is the guessable `{value}` in a production env file",
+                    entry.key
+                ))
             } else {
                 None
             };
@@ -56,4 +65,22 @@ impl Rule for EnvFileSecret {
             out.push(diagnostic);
         }
     }
+}
+
+/// The user name that goes with a password key: `POSTGRES_USER` for `POSTGRES_PASSWORD`,
+/// `DB_USERNAME` for `DB_PASS`.
+fn user_for<'a>(env: &'a DotEnv, key: &str) -> Option<&'a str> {
+    let upper = key.to_ascii_uppercase();
+    let prefix = ["_PASSWORD", "_PASSWD", "_PASS", "_PWD"]
+        .iter()
+        .find_map(|suffix| upper.strip_suffix(suffix))?;
+    ["_USER", "_USERNAME", "_USER_NAME", "_LOGIN"]
+        .iter()
+        .find_map(|suffix| {
+            let wanted = format!("{prefix}{suffix}");
+            env.entries
+                .iter()
+                .find(|e| e.key.eq_ignore_ascii_case(&wanted))
+                .map(|e| e.value.as_str())
+        })
 }

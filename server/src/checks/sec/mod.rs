@@ -1,4 +1,7 @@
+pub mod compose_secret_value;
 pub mod credentials_in_url_literal;
+pub mod dockerfile_secret_value;
+pub mod env_file_committed;
 pub mod env_file_secret;
 pub mod hardcoded_password_hash_or_seed_admin;
 pub mod hardcoded_secret_literal;
@@ -6,3 +9,4 @@ pub mod literal_sites;
 pub mod provider_api_key_literal;
 pub mod secret_env_default;
 pub mod sentry_dsn_literal;
+pub mod shell_secret_default;

@@ -354,6 +354,8 @@ struct Init {
     encodings: Option<Vec<&'static str>>,
     options: Option<Value>,
     watch: bool,
+    /// Files written into the workspace folder before the server starts (relative path, text).
+    files: Vec<(&'static str, &'static str)>,
 }
 
 struct Server {
@@ -390,6 +392,11 @@ impl Server {
     /// Spawns `preflight server --stdio` and performs initialize / initialized.
     fn start(name: &str, init: Init) -> Server {
         let dir = TempDir::new(name);
+        for (relative, text) in &init.files {
+            let path = dir.0.join("proj").join(relative);
+            std::fs::create_dir_all(path.parent().expect("parent")).expect("create folder");
+            std::fs::write(path, text).expect("write a workspace file");
+        }
         let mut child = Command::new(env!("CARGO_BIN_EXE_preflight"))
             .args(["server", "--stdio"])
             .current_dir(&dir.0)
@@ -1672,5 +1679,190 @@ fn crlf_and_untitled_documents() {
         codes(&server.diagnostics(&untitled.uri, Some(1))),
         ["SEC001"]
     );
+    server.shutdown_and_exit();
+}
+
+// ---------------------------------------------------------------------------------------------
+// 10. Settings files and the project model
+
+impl Server {
+    /// Waits for publications for `uri` until one satisfies `done` (earlier ones are consumed).
+    fn diagnostics_until(&mut self, uri: &str, done: impl Fn(&[Value]) -> bool) -> Vec<Value> {
+        let deadline = Instant::now() + TIMEOUT;
+        loop {
+            assert!(
+                Instant::now() < deadline,
+                "no publication for {uri} satisfied the test"
+            );
+            let d = self.diagnostics(uri, None);
+            if done(&d) {
+                return d;
+            }
+        }
+    }
+}
+
+const COMPOSE: &str = "services:\n  db:\n    image: postgres:16\n    environment:\n      POSTGRES_USER: app\n      POSTGRES_PASSWORD: ${POSTGRES_PASSWORD:-postgres}\n";
+
+#[test]
+fn compose_file_findings_fixes_and_edits() {
+    let mut server = start("compose");
+    let mut doc = server.open("compose.yaml", "dockercompose", COMPOSE);
+    let d = server.diagnostics(&doc.uri, Some(1));
+    let secret = diagnostic(&d, "SEC010").clone();
+    assert_eq!(
+        secret["range"],
+        doc.range_of("${POSTGRES_PASSWORD:-postgres}")
+    );
+    assert_eq!(
+        secret["severity"], 2,
+        "a plain compose file reports warnings"
+    );
+    assert_eq!(secret["source"], "preflight");
+
+    // Fix-all (what editors run on save) requires the variable instead.
+    let actions = server.fix_all_actions(&doc);
+    assert_eq!(actions.len(), 1, "{:?}", titles(&actions));
+    server.apply_edit(&mut doc, &actions[0]["edit"].clone());
+    assert_eq!(
+        doc.line(5),
+        "      POSTGRES_PASSWORD: ${POSTGRES_PASSWORD:?POSTGRES_PASSWORD is required}"
+    );
+    assert_eq!(server.diagnostics(&doc.uri, Some(2)), Vec::<Value>::new());
+
+    // Typing a literal password into a list-form environment: reported as the text changes.
+    let end = doc.text.len();
+    let at = byte_to_pos(&doc.text, end, doc.enc);
+    server.change(
+        &mut doc,
+        vec![change(
+            range(at.clone(), at),
+            "  web:\n    build: .\n    environment:\n      - SECRET_KEY=k9fT2qLz8wX4mN7pR1vB5cY3e\n",
+        )],
+    );
+    let d = server.diagnostics(&doc.uri, Some(3));
+    let literal = diagnostic(&d, "SEC010");
+    assert_eq!(literal["range"], doc.range_of("k9fT2qLz8wX4mN7pR1vB5cY3e"));
+    // Broken YAML mid-edit: no crash, and what still parses is still checked.
+    let end = doc.text.len();
+    let at = byte_to_pos(&doc.text, end, doc.enc);
+    server.change(
+        &mut doc,
+        vec![change(range(at.clone(), at), "  bad: [unclosed\n")],
+    );
+    let d = server.diagnostics(&doc.uri, Some(4));
+    assert!(d.iter().all(|d| d["source"] == "preflight"), "{d:#?}");
+    server.shutdown_and_exit();
+}
+
+#[test]
+fn dockerfile_findings_and_quick_fix() {
+    let mut server = start("dockerfile");
+    let mut doc = server.open(
+        "Dockerfile",
+        "dockerfile",
+        "FROM python:3.12-slim\nWORKDIR /app\nCOPY . .\nCMD [\"gunicorn\", \"proj.wsgi\"]\n",
+    );
+    let d = server.diagnostics(&doc.uri, Some(1));
+    assert_eq!(codes(&d), ["DOCK001", "DOCK002"]);
+    let root = diagnostic(&d, "DOCK001").clone();
+    assert_eq!(root["range"], doc.range_of("FROM python:3.12-slim"));
+    let actions = server.code_actions(&doc, root["range"].clone(), &[root], Some(&["quickfix"]));
+    let fix = action(
+        &actions,
+        "Preflight (DOCK001): Run as an unprivileged `app` user",
+    );
+    server.apply_edit(&mut doc, &fix["edit"].clone());
+    assert_eq!(
+        doc.text,
+        "FROM python:3.12-slim\nWORKDIR /app\nCOPY . .\nRUN useradd --create-home --uid 10001 app\nUSER app\nCMD [\"gunicorn\", \"proj.wsgi\"]\n"
+    );
+    assert_eq!(codes(&server.diagnostics(&doc.uri, Some(2))), ["DOCK002"]);
+    // Quick fix only: fix-all on save does not change who the container runs as.
+    assert!(server.fix_all_actions(&doc).is_empty());
+    server.shutdown_and_exit();
+}
+
+#[test]
+fn only_yaml_named_like_a_compose_file_is_analysed() {
+    let mut server = start("yaml");
+    let other = server.open("config/app.yml", "yaml", COMPOSE);
+    let compose = server.open("docker-compose.prod.yml", "yaml", COMPOSE);
+    let d = server.diagnostics(&compose.uri, Some(1));
+    assert_eq!(codes(&d), ["SEC010"]);
+    assert_eq!(
+        diagnostic(&d, "SEC010")["severity"],
+        1,
+        "production compose: an error"
+    );
+    let hover = server.hover(&other.uri, pos(5, 30));
+    assert_eq!(hover, Value::Null);
+    assert!(
+        !server
+            .backlog
+            .iter()
+            .chain(&server.dropped)
+            .any(|m| m["params"]["uri"] == other.uri.as_str()),
+        "diagnostics were published for a YAML file that is not a compose file"
+    );
+    server.shutdown_and_exit();
+}
+
+const BASE_SETTINGS: &str = "INSTALLED_APPS = [\"django.contrib.admin\"]\nDEBUG = True\n";
+const PRODUCTION_SETTINGS: &str = "from .base import *\n\nDEBUG = False\n";
+
+#[test]
+fn the_workspace_scan_knows_what_production_overrides() {
+    let mut server = Server::start(
+        "scan",
+        Init {
+            watch: true,
+            files: vec![
+                ("proj/settings/base.py", BASE_SETTINGS),
+                ("proj/settings/production.py", PRODUCTION_SETTINGS),
+                ("compose.yaml", "services:\n  web:\n    build: .\n"),
+            ],
+            ..Init::default()
+        },
+    );
+    // The scan runs in the background, with progress the client can show.
+    server.wait_for("the end of the project scan's progress", |m| {
+        if m["method"] == "$/progress" && m["params"]["value"]["kind"] == "end" {
+            Verdict::Take
+        } else {
+            Verdict::Keep
+        }
+    });
+    let base = server.open("proj/settings/base.py", "python", BASE_SETTINGS);
+    // production.py (closed, read from disk) sets DEBUG again after `from .base import *`.
+    server.diagnostics_until(&base.uri, |d| !codes(d).contains(&"CFG001"));
+
+    // production.py stops overriding DEBUG on disk: the watcher event reaches the open base.py.
+    let production = server.proj().join("proj/settings/production.py");
+    std::fs::write(&production, "from .base import *\n").unwrap();
+    server.notify(
+        "workspace/didChangeWatchedFiles",
+        json!({ "changes": [{ "uri": file_uri(&production), "type": 2 }] }),
+    );
+    let d = server.diagnostics_until(&base.uri, |d| codes(d).contains(&"CFG001"));
+    assert_eq!(
+        diagnostic(&d, "CFG001")["range"],
+        base.range_of("DEBUG = True")
+    );
+    server.shutdown_and_exit();
+}
+
+#[test]
+fn an_edit_in_one_open_file_changes_another_files_diagnostics() {
+    let mut server = start("live");
+    let base = server.open("proj/settings/base.py", "python", BASE_SETTINGS);
+    assert!(codes(&server.diagnostics(&base.uri, Some(1))).contains(&"CFG001"));
+    let mut production = server.open("proj/settings/production.py", "python", PRODUCTION_SETTINGS);
+    // Once production.py is known, base.py is analysed again: its DEBUG is dead there.
+    server.diagnostics_until(&base.uri, |d| !codes(d).contains(&"CFG001"));
+    // Deleting the override in the editor (unsaved) brings the finding back.
+    let r = production.range_of("DEBUG = False\n");
+    server.change(&mut production, vec![change(r, "")]);
+    server.diagnostics_until(&base.uri, |d| codes(d).contains(&"CFG001"));
     server.shutdown_and_exit();
 }

@@ -117,10 +117,27 @@ DEBUG=false
 DATABASE_URL=postgres://db/app
 ";
 
-const DEPLOY_SH: &str = "#!/bin/sh
+const ENTRYPOINT_SH: &str = "#!/bin/sh
 set -eu
-DATABASE_URL=postgres://db/app
-echo deploying
+python manage.py migrate --noinput
+exec gunicorn proj.wsgi:application
+";
+
+const COMPOSE_YAML: &str = "services:
+  db:
+    image: postgres:16
+    environment:
+      POSTGRES_PASSWORD: ${POSTGRES_PASSWORD:-postgres}
+";
+
+const DOCKERFILE: &str = "FROM python:3.12-slim
+COPY . /app
+CMD [\"gunicorn\", \"proj.wsgi\"]
+";
+
+/// YAML that is not a compose file: the shipped config must not attach to it.
+const NOTES_YML: &str = "services:
+  - a list of services, not a compose file
 ";
 
 /// Runs `cmd` to completion, or kills it after `limit`; returns (exit code, stdout, stderr).
@@ -174,7 +191,10 @@ fn shipped_neovim_integration_works_in_neovim() {
     );
     scratch.write("proj/settings.py", SETTINGS);
     scratch.write("proj/.env.production", ENV_PRODUCTION);
-    scratch.write("proj/deploy.sh", DEPLOY_SH);
+    scratch.write("proj/entrypoint.sh", ENTRYPOINT_SH);
+    scratch.write("proj/compose.yaml", COMPOSE_YAML);
+    scratch.write("proj/Dockerfile", DOCKERFILE);
+    scratch.write("proj/notes.yml", NOTES_YML);
     let project = scratch.0.join("proj");
 
     // The shipped config runs `preflight server` from PATH: put the freshly built binary first.
@@ -228,7 +248,10 @@ fn shipped_neovim_integration_works_in_neovim() {
         "STEP quick fix \"Fail fast\" through vim.lsp.buf.code_action",
         "STEP SEC001 disappears after the fix",
         "STEP fix-all on :write (shipped BufWritePre autocmd)",
-        "STEP .env.production attaches, a shell script does not",
+        "STEP compose file, Dockerfile and entrypoint attach, other YAML does not",
+        "STEP :PreflightFixAll in the compose file",
+        "  COMPOSE LINE NOW:       POSTGRES_PASSWORD: ${POSTGRES_PASSWORD:?POSTGRES_PASSWORD is required}",
+        "STEP .env.production attaches",
         "STEP :PreflightFixAll in the env file",
         "  BUFFER NOW: DEBUG=false | DATABASE_URL=postgres://db/app",
         "OK: all Neovim steps passed",

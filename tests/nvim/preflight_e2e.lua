@@ -4,7 +4,8 @@
 --   nvim --headless --clean --cmd 'set rtp^=<repo>/editors/neovim' -l tests/nvim/preflight_e2e.lua
 --
 -- with `preflight` on PATH (the shipped config runs {'preflight', 'server'}) and:
---   PREFLIGHT_PROJECT   project dir holding pyproject.toml, settings.py, .env.production, deploy.sh
+--   PREFLIGHT_PROJECT   project dir holding pyproject.toml, settings.py, .env.production,
+--                       entrypoint.sh, compose.yaml, Dockerfile and notes.yml
 --   PREFLIGHT_EDITORS   the editors/neovim dir that must provide lsp/preflight.lua
 --   PREFLIGHT_BIN       the binary `preflight` on PATH must resolve to (optional)
 --   PREFLIGHT_STEP_MS   per-step timeout in ms (default 20000)
@@ -16,7 +17,10 @@ local EDITORS = assert(os.getenv('PREFLIGHT_EDITORS'), 'PREFLIGHT_EDITORS not se
 local T = tonumber(os.getenv('PREFLIGHT_STEP_MS') or '20000')
 local SETTINGS = PROJECT .. '/settings.py'
 local ENV_FILE = PROJECT .. '/.env.production'
-local SHELL_SCRIPT = PROJECT .. '/deploy.sh'
+local SHELL_SCRIPT = PROJECT .. '/entrypoint.sh'
+local COMPOSE = PROJECT .. '/compose.yaml'
+local DOCKERFILE = PROJECT .. '/Dockerfile'
+local OTHER_YAML = PROJECT .. '/notes.yml'
 
 local function out(fmt, ...)
   io.stdout:write(string.format(fmt, ...) .. '\n')
@@ -267,12 +271,75 @@ step('fix-all on :write (shipped BufWritePre autocmd)', function()
   )
 end)
 
--- ------------------------------------------------------------------ env file vs shell script
-step('.env.production attaches, a shell script does not', function()
-  -- Opened first: had the config accepted it, its attach would be scheduled before the env file's.
+-- ------------------------------------------------------------------ settings files
+step('compose file, Dockerfile and entrypoint attach, other YAML does not', function()
+  -- Opened first: had the config accepted it, its attach would be scheduled before the others'.
+  vim.cmd.edit(vim.fn.fnameescape(OTHER_YAML))
+  local yaml_buf = vim.api.nvim_get_current_buf()
+  out('  notes.yml filetype=%s', vim.bo[yaml_buf].filetype)
+
   vim.cmd.edit(vim.fn.fnameescape(SHELL_SCRIPT))
   local sh_buf = vim.api.nvim_get_current_buf()
-  assert(vim.bo[sh_buf].filetype == 'sh', 'deploy.sh filetype is ' .. vim.bo[sh_buf].filetype)
+  assert(vim.bo[sh_buf].filetype == 'sh', 'entrypoint.sh filetype is ' .. vim.bo[sh_buf].filetype)
+  local migrate = find_line(sh_buf, 'python manage.py migrate')
+  wait_for('a DOCK005 diagnostic in entrypoint.sh', function()
+    return diagnostic(sh_buf, 'DOCK005', migrate)
+  end)
+  out('  DIAGNOSTICS (entrypoint.sh):')
+  show_diagnostics(sh_buf)
+
+  vim.cmd.edit(vim.fn.fnameescape(COMPOSE))
+  local compose_buf = vim.api.nvim_get_current_buf()
+  out('  compose.yaml filetype=%s', vim.bo[compose_buf].filetype)
+  local password = find_line(compose_buf, '      POSTGRES_PASSWORD:')
+  local secret = wait_for('a SEC010 diagnostic in compose.yaml', function()
+    return diagnostic(compose_buf, 'SEC010', password)
+  end)
+  assert(secret.severity == vim.diagnostic.severity.WARN, 'SEC010 severity ' .. secret.severity)
+  out('  DIAGNOSTICS (compose.yaml):')
+  show_diagnostics(compose_buf)
+
+  vim.cmd.edit(vim.fn.fnameescape(DOCKERFILE))
+  local docker_buf = vim.api.nvim_get_current_buf()
+  out('  Dockerfile filetype=%s', vim.bo[docker_buf].filetype)
+  local from = find_line(docker_buf, 'FROM ')
+  wait_for('a DOCK001 diagnostic in the Dockerfile', function()
+    return diagnostic(docker_buf, 'DOCK001', from)
+  end)
+  out('  DIAGNOSTICS (Dockerfile):')
+  show_diagnostics(docker_buf)
+
+  for _, buf in ipairs({ sh_buf, compose_buf, docker_buf }) do
+    assert(preflight_client(buf).id == client.id, 'every settings file should share the client')
+  end
+  assert(
+    #vim.lsp.get_clients({ bufnr = yaml_buf, name = 'preflight' }) == 0,
+    'preflight attached to notes.yml, which is not a compose file'
+  )
+end)
+
+step(':PreflightFixAll in the compose file', function()
+  vim.cmd.edit(vim.fn.fnameescape(COMPOSE))
+  local compose_buf = vim.api.nvim_get_current_buf()
+  vim.cmd('PreflightFixAll')
+  local line = vim.api.nvim_buf_get_lines(compose_buf, 0, -1, false)[find_line(compose_buf, '      POSTGRES_PASSWORD:') + 1]
+  out('  COMPOSE LINE NOW: %s', line)
+  assert(
+    line == '      POSTGRES_PASSWORD: ${POSTGRES_PASSWORD:?POSTGRES_PASSWORD is required}',
+    'the fallback should be required now: ' .. line
+  )
+  wait_for('compose.yaml without SEC010', function()
+    for _, d in ipairs(vim.diagnostic.get(compose_buf)) do
+      if d.code == 'SEC010' then
+        return nil
+      end
+    end
+    return true
+  end)
+end)
+
+-- ------------------------------------------------------------------ env file
+step('.env.production attaches', function()
   vim.cmd.edit(vim.fn.fnameescape(ENV_FILE))
   local env_buf = vim.api.nvim_get_current_buf()
   out('  .env.production filetype=%s', vim.bo[env_buf].filetype)
@@ -281,10 +348,6 @@ step('.env.production attaches, a shell script does not', function()
     return preflight_client(env_buf)
   end)
   assert(env_client.id == client.id, 'the env file should reuse the project client')
-  assert(
-    #vim.lsp.get_clients({ bufnr = sh_buf, name = 'preflight' }) == 0,
-    'preflight attached to deploy.sh, a plain shell script'
-  )
   local dup = find_line(env_buf, 'DATABASE_URL=postgres://db-old')
   local d = wait_for('an ENV001 diagnostic in .env.production', function()
     return diagnostic(env_buf, 'ENV001', dup)

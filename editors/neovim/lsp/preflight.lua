@@ -14,20 +14,54 @@ local function is_env_file(name)
     or (#name > 4 and vim.endswith(name, '.env'))
 end
 
+-- Same rule as the server: only YAML named like a compose file is a compose file.
+local function is_compose_file(name)
+  local lower = name:lower()
+  return (vim.startswith(lower, 'compose') or vim.startswith(lower, 'docker-compose'))
+    and (vim.endswith(lower, '.yml') or vim.endswith(lower, '.yaml'))
+end
+
+-- Whether the server reads a buffer of this name and filetype (it decides by the path first).
+local function is_preflight_buffer(name, filetype)
+  if is_env_file(name) then
+    return true
+  end
+  if vim.startswith(filetype, 'yaml') then
+    return is_compose_file(name)
+  end
+  if filetype == 'toml' then
+    return name == 'pyproject.toml'
+  end
+  return true
+end
+
 local root_markers = { 'preflight.toml', 'pyproject.toml', 'setup.py', '.git' }
 
 ---@type vim.lsp.Config
 return {
   cmd = { 'preflight', 'server' },
   -- Neovim 0.11 detects `.env` and `*.env` as `sh`, and `.env.*` not at all (plugin/preflight.lua
-  -- maps those to `sh` too). `dotenv` covers plugins that define such a filetype.
-  filetypes = { 'python', 'sh', 'dotenv' },
+  -- maps those to `sh` too; `dotenv` covers plugins that define such a filetype). Compose files
+  -- are `yaml.docker-compose` (or plain `yaml`), requirements files `requirements`, Procfiles
+  -- `procfile` (plugin/preflight.lua names them).
+  filetypes = {
+    'python',
+    'sh',
+    'bash',
+    'dotenv',
+    'dockerfile',
+    'yaml',
+    'yaml.docker-compose',
+    'requirements',
+    'toml',
+    'procfile',
+  },
   root_markers = root_markers,
-  -- Decides per buffer whether to attach: every Python and dotenv buffer, but of the `sh` buffers
-  -- only env files, not every shell script. Not calling on_dir() means "do not attach".
+  -- Decides per buffer whether to attach: YAML only when named like a compose file, TOML only
+  -- for pyproject.toml. Not calling on_dir() means "do not attach".
   root_dir = function(bufnr, on_dir)
     local name = vim.fs.basename(vim.api.nvim_buf_get_name(bufnr))
-    if vim.bo[bufnr].filetype == 'sh' and not is_env_file(name) then
+    if not is_preflight_buffer(name, vim.bo[bufnr].filetype) then
       return
     end
     -- A root_dir function makes Neovim ignore root_markers, so apply them here. No marker found:

@@ -13,6 +13,7 @@ vim.g.loaded_preflight = true
 -- lets any other pattern, yours included, win.
 vim.filetype.add({
   pattern = { ['%.env%..+'] = { 'sh', { priority = -math.huge } } },
+  filename = { Procfile = 'procfile', Containerfile = 'dockerfile' },
 })
 
 if vim.g.preflight_fix_on_save ~= false then

@@ -68,6 +68,9 @@ const DESCRIPTOR_WORDS: &[&str] = &[
     "PATH",
     "FILE",
     "DIR",
+    "JSON",
+    "YAML",
+    "YML",
     "ENABLED",
     "ENABLE",
     "REQUIRED",
@@ -440,7 +443,7 @@ pub fn is_placeholder(value: &str) -> bool {
                 \$\{[^}]*\} | \$[A-Z_][A-Z0-9_]* | \$\([^)]*\) | \{\{.*\}\} |
                 [x*._-]{3,} | x+ |
                 (your|insert|enter|put)[-_ ].* |
-                .*(change[-_ ]?me|changeit|replace[-_ ]?me|placeholder|example|dummy|sample|redacted|fixme|todo|tbd|not[-_ ]?set|fake|[-_ ]here).* |
+                .*(change[-_ ]?me|changeit|replace[-_ ]?me|change[-_ ]?this|placeholder|example|dummy|sample|redacted|fixme|todo|tbd|not[-_ ]?set|fake|[-_ ]here).* |
                 none | null | nil | empty | undefined | false | true | 0 | 1
             )$",
         )

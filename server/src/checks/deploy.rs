@@ -41,17 +41,32 @@ pub fn literal_secret(name: &str, value: &str) -> Option<String> {
     if secrets::url_password(value).is_some() {
         return Some("is a URL with a password in it".to_string());
     }
-    if !secrets::is_secret_name(name) || secrets::is_switch_or_number(value) {
+    if !secrets::is_secret_name(name) || secrets::is_switch_or_number(value) || is_path(value) {
         return None;
     }
     if weak_password(name, value, None) {
-        return Some(format!("is set to the guessable `{value}`"));
+        return Some(format!("is the guessable `{value}`"));
     }
     if secrets::is_placeholder(value) {
         // `change-me` is still what the container runs with unless something overrides it.
-        return Some(format!("is set to the placeholder `{value}`"));
+        return Some(format!("is the placeholder `{value}`"));
     }
-    Some("is set to a literal secret".to_string())
+    Some("is a literal secret".to_string())
+}
+
+/// A file path (`/run/secrets/db`, `relay/credentials.json`, `./keys/jwt.pem`): where a secret
+/// is read from, not the secret.
+fn is_path(value: &str) -> bool {
+    !value.contains(char::is_whitespace)
+        && !value.contains("://")
+        && (value.starts_with('/')
+            || value.starts_with("./")
+            || value.starts_with("~/")
+            || (value.contains('/')
+                && value
+                    .rsplit('/')
+                    .next()
+                    .is_some_and(|last| last.contains('.') && !last.ends_with('.'))))
 }
 
 /// Passwords an attacker tries first: the vendor defaults, dictionary words, short digit runs,
@@ -122,6 +137,8 @@ mod tests {
         assert!(literal_secret("LOG_LEVEL", "debug").is_none());
         assert!(literal_secret("PASSWORD_RESET_TIMEOUT", "3600").is_none());
         assert!(literal_secret("SECRET_KEY", "").is_none());
+        assert!(literal_secret("RELAY_CREDENTIALS", "relay/credentials.json").is_none());
+        assert!(literal_secret("DB_PASSWORD", "/run/secrets/db_password").is_none());
         assert!(weak_password("DB_PASSWORD", "app", Some("app")));
         assert!(!weak_password("DB_PASSWORD", "Xk2-9fQ", Some("app")));
     }

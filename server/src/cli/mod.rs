@@ -159,6 +159,19 @@ pub fn check(args: CheckArgs) -> ExitCode {
             }
         }
     }
+    // Named files are judged inside their project: the `.dockerignore`, lock file or production
+    // settings module beside them decides some of their findings. Those neighbours are read for
+    // their facts only, and quietly.
+    let context = scan::context_files(&root, &paths, &files);
+    let context_reads: Vec<Read> = context
+        .par_iter()
+        .map(|path| read_file(path, false, &cwd, &config_for, result_cache.as_ref()))
+        .collect();
+    for read in context_reads {
+        if let Read::Loaded(file) = read {
+            builder.file(&file.path, file.kind, file.facts.clone());
+        }
+    }
     let project = builder.build();
     let digest = project.digest();
     let outcomes: Vec<Outcome> = loaded

@@ -437,7 +437,18 @@ impl State {
     /// The start-up scan finished: its project replaces the (empty or partial) one, and open
     /// documents are analysed against it.
     pub fn scanned(&mut self, project: Project) -> Vec<AnalysisJob> {
-        self.project = project;
+        // Open documents are newer than the disk: their facts stay.
+        let open: Vec<_> = self
+            .docs
+            .values()
+            .filter(|d| d.on_disk)
+            .filter_map(|d| {
+                self.project
+                    .file(&d.path)
+                    .map(|f| (d.path.clone(), f.clone()))
+            })
+            .collect();
+        self.project = project.with_files(open);
         self.reanalyse_all()
     }
 

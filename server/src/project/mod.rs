@@ -192,8 +192,18 @@ impl Project {
 
     /// A copy with `path`'s facts replaced (or added).
     pub fn with_file(&self, path: &Path, kind: FileKind, facts: Arc<FileFacts>) -> Project {
+        self.with_files([(path.to_path_buf(), ProjectFile { kind, facts })])
+    }
+
+    /// A copy with these files' facts replaced (or added), derived once.
+    pub fn with_files(
+        &self,
+        replaced: impl IntoIterator<Item = (PathBuf, ProjectFile)>,
+    ) -> Project {
         let mut files = self.inner.files.clone();
-        files.insert(normalize(path), ProjectFile { kind, facts });
+        for (path, file) in replaced {
+            files.insert(normalize(&path), file);
+        }
         self.rebuilt(files)
     }
 
@@ -283,11 +293,12 @@ impl Project {
         self.inner.ignore.ignores(&normalize(path))
     }
 
-    /// A lock file (`uv.lock`, `poetry.lock`, `pdm.lock`, `Pipfile.lock`) beside `path`.
-    pub fn has_lock_file_beside(&self, path: &Path) -> bool {
-        let dir = normalize(path).parent().map(Path::to_path_buf);
+    /// A lock file (`uv.lock`, `poetry.lock`, `pdm.lock`, `Pipfile.lock`) beside `path` or in a
+    /// folder above it (a workspace's lock file sits at its root).
+    pub fn has_lock_file_above(&self, path: &Path) -> bool {
+        let path = normalize(path);
         self.files_of(FileKind::LockFile)
-            .any(|(p, _)| p.parent().map(Path::to_path_buf) == dir)
+            .any(|(p, _)| p.parent().is_some_and(|dir| path.starts_with(dir)))
     }
 
     /// The role of a file; `own` are the facts of its current text when the caller has them
@@ -325,25 +336,73 @@ impl Project {
                 }
             }
             FileKind::Compose => {
-                let mut deployment = roles::deployment_by_name(path);
+                let mut deployment = self.deployment(&normalized, kind);
                 if deployment == Deployment::Unknown {
                     deployment = self.compose_deployment_by_content(own);
                 }
                 deployment_role(path, deployment)
             }
             FileKind::Shell => {
-                let mut role = deployment_role(path, roles::deployment_by_name(path));
+                let mut role = deployment_role(path, self.deployment(&normalized, kind));
                 let name = file_name(&normalized);
                 role.entrypoint = roles::entrypoint_name(path)
                     || derived.deployed_script_names.contains(&name)
                     || starts_a_server(own);
                 role
             }
-            _ => deployment_role(path, roles::deployment_by_name(path)),
+            FileKind::Requirements => {
+                let mut deployment = self.deployment(&normalized, kind);
+                // A file of nothing but development tools (`requirements/ipython.txt`,
+                // `requirements/lint.txt`) is a development file whatever its name.
+                if deployment == Deployment::Unknown
+                    && !own.requirements.is_empty()
+                    && own.requirements.iter().all(|r| roles::development_only(r))
+                {
+                    deployment = Deployment::Development;
+                }
+                deployment_role(path, deployment)
+            }
+            _ => deployment_role(path, self.deployment(&normalized, kind)),
         };
         role.tooling =
             roles::in_tooling_folder(&normalized, self.inner.root.as_deref(), &self.inner.named);
         role
+    }
+
+    /// Where a deployment file belongs by its name, or, when the name says nothing, by its
+    /// siblings: `docker-compose.yml` beside a `docker-compose.prod.yml`, `Dockerfile` beside
+    /// `Dockerfile.prod`, `entrypoint.sh` beside `entrypoint.prod.sh` are the development
+    /// variants.
+    fn deployment(&self, path: &Path, kind: FileKind) -> Deployment {
+        let by_name = roles::deployment_by_name(path);
+        if by_name != Deployment::Unknown {
+            return by_name;
+        }
+        let words = |p: &Path| -> Vec<String> {
+            file_name(p)
+                .to_ascii_lowercase()
+                .split(['.', '-', '_'])
+                .filter(|w| !w.is_empty())
+                .map(str::to_string)
+                .collect()
+        };
+        let own = words(path);
+        let folder = path.parent();
+        let production_sibling = self.files_of(kind).any(|(sibling, _)| {
+            sibling.as_path() != path
+                && sibling.parent() == folder
+                && roles::deployment_by_name(sibling) == Deployment::Production
+                && {
+                    let mut rest = words(sibling);
+                    rest.retain(|w| !roles::PRODUCTION_WORDS.contains(&w.as_str()));
+                    rest == own
+                }
+        });
+        if production_sibling {
+            Deployment::Development
+        } else {
+            Deployment::Unknown
+        }
     }
 
     /// A compose file whose services set `DJANGO_SETTINGS_MODULE` to a production settings

@@ -98,7 +98,7 @@ const TEST_DIRS: &[&str] = &[
     "e2e",
 ];
 
-const PRODUCTION_WORDS: &[&str] = &[
+pub const PRODUCTION_WORDS: &[&str] = &[
     "prod",
     "production",
     "prd",
@@ -337,6 +337,10 @@ pub fn deployment_by_name(path: &Path) -> Deployment {
         "devcontainer",
         "sandbox",
         "demo",
+        "devel",
+        "playwright",
+        "cypress",
+        "selenium",
     ];
     let is = |w: &String, list: &[&str]| list.contains(&w.as_str());
     if name_words.iter().any(|w| is(w, dev_words)) {
@@ -345,7 +349,19 @@ pub fn deployment_by_name(path: &Path) -> Deployment {
     if name_words.iter().any(|w| is(w, PRODUCTION_WORDS)) {
         return Deployment::Production;
     }
-    let folder_dev: &[&str] = &["dev", "development", "local", "test", "tests", "ci", "e2e"];
+    let folder_dev: &[&str] = &[
+        "dev",
+        "development",
+        "local",
+        "test",
+        "tests",
+        "ci",
+        "e2e",
+        "demo",
+        "example",
+        "examples",
+        "sandbox",
+    ];
     let folders = dirs(path);
     if folders.iter().any(|d| folder_dev.contains(&d.as_str())) {
         return Deployment::Development;
@@ -357,6 +373,39 @@ pub fn deployment_by_name(path: &Path) -> Deployment {
         return Deployment::Production;
     }
     Deployment::Unknown
+}
+
+/// Distributions that belong to development and testing only (normalised names): a production
+/// image that installs them is larger, slower to build, and runs tools such as the Django debug
+/// toolbar or a debugger that must never face the Internet.
+pub fn development_only(name: &str) -> bool {
+    const TOOLS: &[&str] = &[
+        "django-debug-toolbar",
+        "django-silk",
+        "pytest",
+        "coverage",
+        "black",
+        "ruff",
+        "flake8",
+        "mypy",
+        "pylint",
+        "isort",
+        "ipython",
+        "ipdb",
+        "pdbpp",
+        "debugpy",
+        "factory-boy",
+        "model-bakery",
+        "pre-commit",
+        "tox",
+        "nox",
+        "responses",
+        "bandit",
+        "django-stubs",
+        "sphinx",
+        "werkzeug-debugger",
+    ];
+    TOOLS.contains(&name) || name.starts_with("pytest-") || name.starts_with("flake8-")
 }
 
 /// Settings modules named for production (`production.py`, `settings_prod.py`, `live.py`).

@@ -109,6 +109,33 @@ pub fn kind_of(path: &Path) -> Option<FileKind> {
     FileKind::from_path_and_head(path, &head[..read])
 }
 
+/// The files around `paths` that their findings depend on, when `paths` do not cover the whole
+/// project at `root`: every deployment and configuration file (compose, Dockerfiles, scripts,
+/// requirements, `pyproject.toml`, Procfiles, env files, ignore and lock files) and the Python
+/// modules that configure Django (settings modules, `manage.py`, `wsgi.py`, `asgi.py`,
+/// `celery.py`). `walked` are the files already found.
+pub fn context_files(root: &Path, paths: &[PathBuf], walked: &[(PathBuf, bool)]) -> Vec<PathBuf> {
+    let root = normalize(root);
+    if paths.iter().any(|p| normalize(p) == root) {
+        return Vec::new();
+    }
+    let known: HashSet<PathBuf> = walked.iter().map(|(p, _)| normalize(p)).collect();
+    let (all, _) = walk(std::slice::from_ref(&root), &root, &[]);
+    all.into_iter()
+        .map(|(p, _)| p)
+        .filter(|p| !known.contains(&normalize(p)))
+        .filter(|p| match kind_of(p) {
+            Some(FileKind::Python) => {
+                let name = p.file_name().and_then(|n| n.to_str()).unwrap_or("");
+                super::roles::is_settings_path(p)
+                    || matches!(name, "manage.py" | "wsgi.py" | "asgi.py" | "celery.py")
+            }
+            Some(_) => true,
+            None => false,
+        })
+        .collect()
+}
+
 /// Why a file was not read.
 pub enum Unreadable {
     /// Not a text file worth reading (too large, binary, not UTF-8): a note.

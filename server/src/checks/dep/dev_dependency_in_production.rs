@@ -49,7 +49,7 @@ impl Rule for DevDependencyInProduction {
             }
         }
         if let Some(dockerfile) = file.dockerfile {
-            let reaching = dockerfile.stages_in_final_image();
+            let reaching = stages_installing_into_image(dockerfile);
             for (index, stage) in dockerfile.stages.iter().enumerate() {
                 if !reaching.contains(&index) {
                     continue;
@@ -67,6 +67,52 @@ impl Rule for DevDependencyInProduction {
             }
         }
     }
+}
+
+/// The stages whose installed packages end up in the image: the final stage and those it is built
+/// `FROM`, and builder stages the final chain copies an environment out of (`COPY --from=build
+/// /venv /venv`, `.../site-packages`, `/usr/local`, `/root/.local`). A builder stage that only
+/// hands over wheels or static files keeps its tools.
+fn stages_installing_into_image(dockerfile: &crate::syntax::dockerfile::Dockerfile) -> Vec<usize> {
+    let mut stages = dockerfile.stages_under_final_image();
+    let chain = stages.clone();
+    for index in chain {
+        for instruction in dockerfile.stage_instructions(&dockerfile.stages[index]) {
+            if !matches!(instruction.keyword.as_str(), "COPY" | "ADD") {
+                continue;
+            }
+            let words: Vec<String> = instruction.words().into_iter().map(|w| w.text).collect();
+            let Some(from) = words.iter().find_map(|w| w.strip_prefix("--from=")) else {
+                continue;
+            };
+            let sources: Vec<&String> = words.iter().filter(|w| !w.starts_with("--")).collect();
+            let environment = sources.split_last().is_some_and(|(_, sources)| {
+                sources.iter().any(|s| {
+                    [
+                        "venv",
+                        "site-packages",
+                        "/usr/local",
+                        ".local",
+                        "/install",
+                        "/opt/",
+                    ]
+                    .iter()
+                    .any(|marker| s.contains(marker))
+                })
+            });
+            let found = dockerfile.stages.iter().position(|s| {
+                s.name
+                    .as_deref()
+                    .is_some_and(|n| n.eq_ignore_ascii_case(from))
+            });
+            if let (true, Some(found)) = (environment, found) {
+                if !stages.contains(&found) {
+                    stages.push(found);
+                }
+            }
+        }
+    }
+    stages
 }
 
 /// What an install command puts into the image that belongs to development.
@@ -145,6 +191,10 @@ fn installs(file: &File, words: &[Word]) -> Vec<(std::ops::Range<usize>, String)
             .iter()
             .any(|t| t == &flag || t.starts_with(&format!("{flag}=")))
     };
+    // Flags from a variable (`uv sync $UV_OPTIONS`) may say anything.
+    if texts.iter().any(|t| t.contains('$')) {
+        return out;
+    }
     match (program, texts.get(1).copied()) {
         ("poetry", Some("install")) => {
             let production_only = has("--only") && texts.iter().any(|t| t.contains("main"))

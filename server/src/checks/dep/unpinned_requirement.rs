@@ -37,7 +37,12 @@ impl Rule for UnpinnedRequirement {
                     .url
                     .as_deref()
                     .is_some_and(|u| u.starts_with(['.', '/', '~']) || u.starts_with("file:"));
-                if requirement.pinned || requirement.has_hashes || requirement.editable || local {
+                if requirement.pinned
+                    || requirement.has_hashes
+                    || requirement.editable
+                    || local
+                    || bounded(&requirement.specifier)
+                {
                     continue;
                 }
                 let how = if requirement.specifier.is_empty() {
@@ -61,7 +66,7 @@ impl Rule for UnpinnedRequirement {
         ) {
             let dir = crate::project::normalize(file.path);
             let dir = dir.parent().unwrap_or(std::path::Path::new("/"));
-            if file.project.has_lock_file_beside(file.path)
+            if file.project.has_lock_file_above(file.path)
                 || file.project.has_locked_requirements_in(dir)
             {
                 return;
@@ -73,7 +78,7 @@ impl Rule for UnpinnedRequirement {
                 .collect();
             let unpinned: Vec<&str> = main
                 .iter()
-                .filter(|d| !d.pinned)
+                .filter(|d| !d.pinned && !bounded(&d.specifier))
                 .map(|d| d.name.as_str())
                 .collect();
             if unpinned.is_empty() {
@@ -97,4 +102,20 @@ impl Rule for UnpinnedRequirement {
             ));
         }
     }
+}
+
+/// A range with an upper bound (`>=5.0,<5.1`, `~=5.0.3`, `^5.0` in Poetry): the project chose
+/// which releases it takes. What is reported is the open-ended kind: no version, only lower
+/// bounds (`>=5`), or a wildcard over a major (`==2.*`).
+fn bounded(specifier: &str) -> bool {
+    specifier.split(',').any(|clause| {
+        let clause = clause.trim();
+        clause.starts_with('<')
+            || clause.starts_with("~=")
+            || clause.starts_with('^')
+            || clause.starts_with('~')
+            || (clause.starts_with("==")
+                && clause.matches('.').count() >= 2
+                && clause.ends_with(".*"))
+    })
 }

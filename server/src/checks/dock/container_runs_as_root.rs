@@ -45,7 +45,13 @@ impl Rule for ContainerRunsAsRoot {
             return;
         };
         let user = docker.final_user.as_deref().map(str::trim);
-        if user.is_some_and(|u| !is_root(u)) || non_root_base(&docker.final_base) {
+        if user.is_some_and(|u| !is_root(u)) {
+            return;
+        }
+        // Without a `USER` of its own the image runs as its base image's user: only known for
+        // the official images (root), so others are left alone.
+        let base = resolve_arguments(dockerfile, &docker.final_base);
+        if user.is_none() && !official_root_image(&base) {
             return;
         }
         if drops_privileges(file, dockerfile) || compose_runs_as_other_user(file) {
@@ -83,21 +89,69 @@ fn is_root(user: &str) -> bool {
     name == "root" || name == "0"
 }
 
-/// Base images that already run as a non-root user.
-fn non_root_base(base: &str) -> bool {
-    let lower = base.to_ascii_lowercase();
-    lower.contains("nonroot")
-        || lower.contains("non-root")
-        || lower.starts_with("bitnami/")
-        || lower.contains("/bitnami/")
-        || lower.starts_with("cgr.dev/chainguard/")
+/// `${FROM}` / `$BASE` in a `FROM`, replaced by the default of the global `ARG` before the first
+/// `FROM` (empty when it has none).
+fn resolve_arguments(dockerfile: &Dockerfile, base: &str) -> String {
+    let Some(name) = base
+        .strip_prefix("${")
+        .and_then(|b| b.strip_suffix('}'))
+        .or_else(|| base.strip_prefix('$'))
+    else {
+        return base.to_string();
+    };
+    let name = name.split(":-").next().unwrap_or(name);
+    dockerfile
+        .instructions
+        .iter()
+        .take_while(|i| i.keyword != "FROM")
+        .filter(|i| i.keyword == "ARG")
+        .flat_map(|i| i.key_values())
+        .find(|kv| kv.key == name)
+        .and_then(|kv| kv.value)
+        .unwrap_or_default()
 }
 
-/// The start command, or the entrypoint script it names, hands the server to another user.
+/// A Docker Hub official image (`python:3.12-slim`, `docker.io/library/debian`), which runs as
+/// root unless told otherwise; web servers that hand their workers to an unprivileged user
+/// themselves (nginx, httpd) are not counted.
+fn official_root_image(image: &str) -> bool {
+    let lower = image.to_ascii_lowercase();
+    let name = lower.split('@').next().unwrap_or(&lower);
+    let repository = match name.rsplit_once(':') {
+        Some((repo, tag)) if !tag.contains('/') => repo,
+        _ => name,
+    };
+    let repository = repository
+        .strip_prefix("docker.io/")
+        .or_else(|| repository.strip_prefix("index.docker.io/"))
+        .unwrap_or(repository);
+    let repository = repository.strip_prefix("library/").unwrap_or(repository);
+    if repository.is_empty() || repository.contains('/') || repository.contains('$') {
+        return false;
+    }
+    !matches!(repository, "nginx" | "httpd" | "scratch")
+}
+
+/// The image hands the server to another user: it installs `gosu`/`su-exec` (which only
+/// exist to do that), runs s6-overlay's `/init` (its services drop privileges), or the start
+/// command or the entrypoint script it names does it.
 fn drops_privileges(file: &File, dockerfile: &Dockerfile) -> bool {
     let Some(last) = dockerfile.final_stage() else {
         return false;
     };
+    let chain = dockerfile.stages_under_final_image();
+    let installs_dropper = chain.iter().any(|&index| {
+        dockerfile
+            .stage_instructions(&dockerfile.stages[index])
+            .iter()
+            .filter(|i| i.keyword == "RUN")
+            .flat_map(|i| i.commands().commands)
+            .flat_map(|c| c.words)
+            .any(|w| matches!(w.text.as_str(), "gosu" | "su-exec" | "s6-overlay"))
+    });
+    if installs_dropper {
+        return true;
+    }
     let mut scripts = Vec::new();
     for instruction in dockerfile.stage_instructions(last) {
         if !matches!(instruction.keyword.as_str(), "CMD" | "ENTRYPOINT") {
@@ -106,11 +160,13 @@ fn drops_privileges(file: &File, dockerfile: &Dockerfile) -> bool {
         for command in instruction.commands().commands {
             for word in &command.words {
                 let name = word.text.rsplit('/').next().unwrap_or(&word.text);
-                if PRIVILEGE_DROPPERS.contains(&name) {
+                if PRIVILEGE_DROPPERS.contains(&name) || word.text == "/init" {
                     return true;
                 }
                 if !name.is_empty() {
                     scripts.push(name.to_string());
+                    // `COPY docker/entry.sh /app/run.sh`: the script is known by its source name.
+                    scripts.extend(copied_as(dockerfile, &word.text));
                 }
             }
         }
@@ -130,6 +186,33 @@ fn drops_privileges(file: &File, dockerfile: &Dockerfile) -> bool {
                     })
             })
     })
+}
+
+/// The file names of the sources a `COPY`/`ADD` puts at `target` (a path in the image).
+fn copied_as(dockerfile: &Dockerfile, target: &str) -> Vec<String> {
+    let target_name = target.rsplit('/').next().unwrap_or(target);
+    let mut out = Vec::new();
+    for instruction in &dockerfile.instructions {
+        if !matches!(instruction.keyword.as_str(), "COPY" | "ADD") {
+            continue;
+        }
+        let words: Vec<String> = instruction
+            .words()
+            .into_iter()
+            .map(|w| w.text)
+            .filter(|w| !w.starts_with("--"))
+            .collect();
+        let Some((destination, sources)) = words.split_last() else {
+            continue;
+        };
+        let to_file = destination == target || destination.ends_with(&format!("/{target_name}"));
+        if to_file && sources.len() == 1 {
+            if let Some(name) = sources[0].rsplit('/').next() {
+                out.push(name.to_string());
+            }
+        }
+    }
+    out
 }
 
 /// Every compose service built from this Dockerfile runs it as a non-root `user:`.

@@ -122,7 +122,11 @@ fn context_problem(file: &File) -> Option<String> {
             .collect()
     };
     for (dir, ignore) in found {
-        let env_files = project.env_files_in(&dir);
+        let env_files: Vec<&Path> = project
+            .env_files_in(&dir)
+            .into_iter()
+            .filter(|p| roles::env_file_role(p) != EnvFileRole::Example)
+            .collect();
         let present = if env_files.is_empty() {
             String::new()
         } else {
@@ -139,7 +143,11 @@ fn context_problem(file: &File) -> Option<String> {
                 ))
             }
             Some((path, lines)) => {
-                if !excludes_env_files(&path, &lines) {
+                let names: Vec<&str> = env_files
+                    .iter()
+                    .filter_map(|p| p.file_name().and_then(|n| n.to_str()))
+                    .collect();
+                if !excludes_env_files(&path, &lines, &names) {
                     let shown = path
                         .file_name()
                         .and_then(|n| n.to_str())
@@ -154,8 +162,8 @@ fn context_problem(file: &File) -> Option<String> {
     None
 }
 
-/// Does the ignore file keep `.env` (and `.env.production`) out of the context?
-fn excludes_env_files(path: &Path, lines: &[String]) -> bool {
+/// Does the ignore file keep `.env`, and the env files the context holds, out of it?
+fn excludes_env_files(path: &Path, lines: &[String], present: &[&str]) -> bool {
     let dir = path.parent().unwrap_or(Path::new("/"));
     let mut builder = GitignoreBuilder::new(dir);
     for line in lines {
@@ -165,9 +173,11 @@ fn excludes_env_files(path: &Path, lines: &[String]) -> bool {
     let Ok(matcher) = builder.build() else {
         return false;
     };
-    [".env", ".env.production"].iter().all(|name| {
-        matcher
-            .matched_path_or_any_parents(dir.join(name), false)
-            .is_ignore()
-    })
+    std::iter::once(".env")
+        .chain(present.iter().copied())
+        .all(|name| {
+            matcher
+                .matched_path_or_any_parents(dir.join(name), false)
+                .is_ignore()
+        })
 }

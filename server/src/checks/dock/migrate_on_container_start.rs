@@ -95,7 +95,8 @@ impl Rule for MigrateOnContainerStart {
                 }
             }
         }
-        if let (Some(script), true) = (file.shell, role.entrypoint) {
+        let script_name = crate::project::roles::lowercase_stem(file.path);
+        if let (Some(script), true) = (file.shell, role.entrypoint && !one_shot_job(&script_name)) {
             for command in &script.commands {
                 let Some((what, word)) = schema_command(command.program()) else {
                     continue;
@@ -114,8 +115,8 @@ impl Rule for MigrateOnContainerStart {
     }
 }
 
-/// Services that exist to run migrations once (`migrate:`, `init:`, `setup:`) are the
-/// recommended pattern, not the problem.
+/// Services and scripts that exist to run migrations once (`migrate:`, `init:`, `setup:`,
+/// `docker-entrypoint-migrator.sh`) are the recommended pattern, not the problem.
 fn one_shot_job(name: &str) -> bool {
     let lower = name.to_ascii_lowercase();
     ["migrat", "init", "setup", "bootstrap", "release", "upgrade"]

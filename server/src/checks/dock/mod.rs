@@ -32,6 +32,13 @@ pub fn schema_command(words: &[Word]) -> Option<(SchemaCommand, &Word)> {
     };
     if let Some(at) = manage_at {
         let subcommand = words[at + 1..].iter().find(|w| !w.text.starts_with('-'))?;
+        // `migrate --check` / `--plan` only look.
+        if words[at + 1..]
+            .iter()
+            .any(|w| matches!(w.text.as_str(), "--check" | "--plan" | "--list"))
+        {
+            return None;
+        }
         return match subcommand.text.as_str() {
             "migrate" => Some((SchemaCommand::Migrate, subcommand)),
             "flush" => Some((SchemaCommand::Flush, subcommand)),

@@ -825,3 +825,236 @@ fn the_same_file_named_differently_reports_as_without_the_cache() {
         assert_eq!(stdout(&cached), stdout(&uncached), "{path}");
     }
 }
+
+/// The settings files of the audit reports' projects (djangocms/Stripe backend: compose with
+/// literal secrets and no healthcheck, an entrypoint that migrates, unpinned requirements, a
+/// Dockerfile without USER or .dockerignore, a committed env file): each finding in every
+/// output format.
+#[test]
+fn settings_file_findings_in_every_format() {
+    let p = Project::new(&[
+        (
+            "compose.yaml",
+            b"services:\n  db:\n    image: postgres:16\n    environment:\n      POSTGRES_PASSWORD: postgres\n  backend:\n    build: .\n    ports:\n      - \"8000:8000\"\n    environment:\n      - DJANGO_SECRET_KEY=${DJANGO_SECRET_KEY:-k9fT2qLz8wX4mN7pR1vB5cY3e}\n",
+        ),
+        (
+            "Dockerfile",
+            b"FROM python:3.12-slim\nWORKDIR /app\nCOPY . .\nRUN pip install -r requirements.txt\nENTRYPOINT [\"/app/entrypoint.sh\"]\n",
+        ),
+        (
+            "entrypoint.sh",
+            b"#!/bin/sh\nset -e\npython manage.py migrate --noinput\nexec gunicorn djangocms.wsgi:application --bind 0.0.0.0:8000\n",
+        ),
+        ("requirements.txt", b"Django==5.2.1\nstripe\ncelery\n"),
+        (".env.local", b"STRIPE_API_KEY=sk_test_51HxYzAbCdEfGhIjKlMnOpQrStUv\n"),
+        (".gitignore", b"__pycache__/\n"),
+        ("manage.py", b"import os\n"),
+    ]);
+    let out = p.run(&["check", "--format", "json"]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let found = where_and_what(&json_findings(&out));
+    let expected: Vec<(String, u64, String)> = [
+        (".env.local", 1, "SEC002"),
+        (".env.local", 1, "SEC008"),
+        ("Dockerfile", 1, "DOCK001"),
+        ("Dockerfile", 3, "DOCK002"),
+        ("compose.yaml", 5, "SEC010"),
+        ("compose.yaml", 6, "DOCK004"),
+        ("compose.yaml", 11, "SEC010"),
+        ("entrypoint.sh", 3, "DOCK005"),
+        ("requirements.txt", 2, "DEP001"),
+        ("requirements.txt", 3, "DEP001"),
+    ]
+    .iter()
+    .map(|(p, l, r)| (p.to_string(), *l, r.to_string()))
+    .collect();
+    assert_eq!(found, expected);
+
+    let text = stdout(&p.run(&["check"]));
+    assert!(
+        text.contains("compose.yaml:11:27: warning SEC010"),
+        "{text}"
+    );
+    let sarif: Value =
+        serde_json::from_slice(&p.run(&["check", "--format", "sarif"]).stdout).unwrap();
+    let results = sarif["runs"][0]["results"].as_array().unwrap();
+    assert_eq!(results.len(), expected.len());
+    assert!(results.iter().any(|r| r["ruleId"] == "DOCK005"
+        && r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"] == "entrypoint.sh"));
+    let github = stdout(&p.run(&["check", "--format", "github"]));
+    assert!(
+        github.contains("::error file=.env.local,line=1")
+            || github.contains("::warning file=.env.local,line=1"),
+        "{github}"
+    );
+    assert!(github.contains("file=Dockerfile,line=1"), "{github}");
+
+    // The fail-fast rewrite of the compose fallback is applied by --fix; the literal is too.
+    let fixed = p.run(&["check", "--fix"]);
+    assert_eq!(fixed.status.code(), Some(1));
+    let compose = p.read("compose.yaml");
+    assert!(
+        compose.contains("- DJANGO_SECRET_KEY=${DJANGO_SECRET_KEY:?DJANGO_SECRET_KEY is required}"),
+        "{compose}"
+    );
+    assert!(
+        compose
+            .contains("POSTGRES_PASSWORD: \"${POSTGRES_PASSWORD:?POSTGRES_PASSWORD is required}\""),
+        "{compose}"
+    );
+}
+
+#[test]
+fn a_file_named_alone_is_judged_inside_its_project() {
+    let p = Project::new(&[
+        (
+            "Dockerfile",
+            b"FROM python:3.12-slim\nUSER 1000\nCOPY . /app\n",
+        ),
+        (".dockerignore", b".git\n.env*\n"),
+        (
+            "proj/settings/base.py",
+            b"INSTALLED_APPS = []\nDEBUG = True\n",
+        ),
+        (
+            "proj/settings/production.py",
+            b"from .base import *\nDEBUG = False\n",
+        ),
+    ]);
+    std::fs::create_dir_all(p.root.join(".git")).unwrap();
+    // Alone, each would be reported; with its project, neither is.
+    for file in ["Dockerfile", "proj/settings/base.py"] {
+        let out = p.run(&["check", "--no-cache", file]);
+        assert_eq!(out.status.code(), Some(0), "{file}: {}", stdout(&out));
+    }
+    // Without the override, base.py's DEBUG reaches production.
+    std::fs::write(
+        p.root.join("proj/settings/production.py"),
+        "from .base import *\n",
+    )
+    .unwrap();
+    let out = p.run(&["check", "proj/settings/base.py"]);
+    assert_eq!(
+        where_and_what(&json_findings(&p.run(&[
+            "check",
+            "--format",
+            "json",
+            "proj/settings/base.py"
+        ]))),
+        [("proj/settings/base.py".to_string(), 2, "CFG001".to_string())],
+        "{}",
+        stdout(&out)
+    );
+}
+
+#[test]
+fn a_cached_result_follows_a_change_in_another_file() {
+    let p = Project::new(&[
+        (
+            "proj/settings/base.py",
+            b"INSTALLED_APPS = []\nDEBUG = True\n",
+        ),
+        (
+            "proj/settings/production.py",
+            b"from .base import *\nDEBUG = False\n",
+        ),
+    ]);
+    assert_eq!(p.run(&["check"]).status.code(), Some(0));
+    // base.py is unchanged, but what production does with it is not.
+    std::fs::write(
+        p.root.join("proj/settings/production.py"),
+        "from .base import *\n",
+    )
+    .unwrap();
+    let found = where_and_what(&json_findings(&p.run(&["check", "--format", "json"])));
+    assert_eq!(
+        found,
+        [("proj/settings/base.py".to_string(), 2, "CFG001".to_string())]
+    );
+}
+
+#[test]
+fn broken_settings_files_are_notes_and_the_rest_is_checked() {
+    // A 5 MB compose file (thousands of services, 200,000 lines): read as far as the YAML
+    // reader goes (32,767 lines), with a note saying where it stopped.
+    let mut big = String::from("services:\n");
+    let mut service = 0;
+    while big.len() < 4_900_000 {
+        big.push_str(&format!(
+            "  svc{service}:\n    image: app:1\n    environment:\n"
+        ));
+        for var in 0..40 {
+            big.push_str(&format!("      LOG_LEVEL_{var}: info\n"));
+        }
+        service += 1;
+    }
+    let mut binary_script = b"#!/bin/sh\n".to_vec();
+    binary_script.extend_from_slice(&[0, 159, 146, 150, 0, 1]);
+    let p = Project::new(&[
+        ("docker-compose.yml", b"services:\n  web:\n    environment:\n      SECRET_KEY: k9fT2qLz8wX4mN7pR1vB5cY3e\n  db: [unclosed\n"),
+        ("deploy/compose.yaml", big.as_bytes()),
+        ("anchors/compose.yaml", b"x-env: &env\n  SECRET_KEY: k9fT2qLz8wX4mN7pR1vB5cY3e\nservices:\n  a:\n    environment:\n      <<: *env\n  b:\n    environment: *env\n"),
+        ("start.sh", &binary_script),
+        ("Dockerfile", b"FROM python:3.12-slim\nNOT AN INSTRUCTION\nUSER app\nENV API_TOKEN=ghp_0123456789abcdefghijABCDEFGHIJ012345\n"),
+    ]);
+    let out = p.run(&["check", "--format", "json", "--no-cache"]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(
+        err.contains("docker-compose.yml: not valid YAML from line 5"),
+        "{err}"
+    );
+    assert!(err.contains("start.sh: skipped, binary file"), "{err}");
+    assert!(
+        err.contains("Dockerfile: line 2 is not a Dockerfile instruction"),
+        "{err}"
+    );
+    let found = where_and_what(&json_findings(&out));
+    assert!(
+        found.contains(&("docker-compose.yml".to_string(), 4, "SEC010".to_string())),
+        "{found:?}"
+    );
+    assert!(
+        found.contains(&("Dockerfile".to_string(), 4, "SEC011".to_string())),
+        "{found:?}"
+    );
+    // The anchored secret is written once, so it is reported once.
+    assert_eq!(
+        found
+            .iter()
+            .filter(|(p, _, r)| p == "anchors/compose.yaml" && r == "SEC010")
+            .count(),
+        1,
+        "{found:?}"
+    );
+    assert!(
+        err.contains("deploy/compose.yaml: the YAML reader stops at line 32767: lines 32768 and after were not checked"),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_module_a_settings_chain_loads_is_judged_inside_it() {
+    // Not a settings module by its name, but production star-imports it and sets DEBUG again.
+    let p = Project::new(&[
+        (
+            "proj/base_config.py",
+            b"import os\n\nDEBUG = os.getenv(\"DEBUG\", \"True\") == \"True\"\n",
+        ),
+        (
+            "proj/settings/production.py",
+            b"from proj.base_config import *\n\nINSTALLED_APPS = []\nDEBUG = False\n",
+        ),
+    ]);
+    let out = p.run(&["check", "--format", "json"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
+    // Alone, it is reported.
+    let q = Project::new(&[(
+        "proj/base_config.py",
+        b"import os\n\nDEBUG = os.getenv(\"DEBUG\", \"True\") == \"True\"\n",
+    )]);
+    assert_eq!(
+        where_and_what(&json_findings(&q.run(&["check", "--format", "json"]))),
+        [("proj/base_config.py".to_string(), 3, "CFG001".to_string())]
+    );
+}

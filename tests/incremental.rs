@@ -14,6 +14,80 @@ use ropey::Rope;
 
 const SEED: &str = "\"\"\"Settings — ünïcode 😀.\"\"\"\r\nimport os\nfrom os import getenv as ge\n\nJWT_SECRET = os.getenv(\"JWT_SECRET\", \"dev\")\nDEBUG = os.getenv(\"DEBUG\", \"True\") == \"True\"\n\nclass Config:\n    token = ge(\"API_TOKEN\") or \"abc\"  # 😀 comment\n    def f(self):\n        return {\"PASSWORD\": os.environ.get(\"DB_PASSWORD\", \"pw\")}\n";
 
+const COMPOSE_SEED: &str = "x-env: &env\n  SECRET_KEY: \"k9#fT2!qLz8@wX4mN7^pR1\"\nservices:\n  web:\n    build: .\n    command: sh -c \"python manage.py migrate && gunicorn app.wsgi\"\n    ports: [\"8000:8000\"]\n    environment:\n      <<: *env\n      DB_PASSWORD: ${DB_PASSWORD:-postgres} # 😀\n  worker:\n    environment:\n      - API_TOKEN=ghp_0123456789abcdefghijABCDEFGHIJ012345\n";
+
+const SHELL_SEED: &str = "#!/bin/sh\nset -e\nexport SECRET_KEY=k9fT2qLz8wX4mN7pR1vB5cY3e # ünïcode\npsql \"postgres://app:${DB_PASSWORD:-postgres}@db/app\" -c 'select 1'\npython manage.py migrate --noinput\nexec gunicorn app.wsgi:application\n";
+
+const KINDS: &[(&str, FileKind)] = &[
+    ("compose.yaml", FileKind::Compose),
+    ("Dockerfile", FileKind::Dockerfile),
+    ("entrypoint.sh", FileKind::Shell),
+    ("requirements.txt", FileKind::Requirements),
+    ("pyproject.toml", FileKind::PyProject),
+    ("Procfile", FileKind::Procfile),
+    (".env.production", FileKind::DotEnv),
+];
+
+/// Pieces of every language's syntax, to be shuffled.
+const SOUP: &[&str] = &[
+    "services:\n",
+    "  web:\n",
+    "    environment:\n",
+    "      - ",
+    "KEY=",
+    "SECRET_KEY: ",
+    "\"",
+    "'",
+    "${",
+    "}",
+    ":-",
+    ":?",
+    "&a ",
+    "*a",
+    "<<: ",
+    "[",
+    "]",
+    "{",
+    "}",
+    "|\n",
+    ">-\n",
+    "  ",
+    "\n",
+    "\r\n",
+    "FROM python:3.12 AS b\n",
+    "COPY . .\n",
+    "RUN ",
+    "\\\n",
+    "<<EOF\n",
+    "EOF\n",
+    "ENV A=1 B=\"x y\"\n",
+    "USER root\n",
+    "CMD [\"gunicorn\"",
+    "sh -c ",
+    "python manage.py migrate",
+    " && ",
+    "export ",
+    "$(",
+    ")",
+    "`",
+    "#",
+    "-r ",
+    "==1.0",
+    ">=",
+    "; python_version<'3'",
+    "@ git+https://x/y@v1",
+    "[project]\n",
+    "dependencies = [",
+    "]\n",
+    "web: ",
+    "release: ",
+    "😀",
+    "é",
+    "\t",
+    "=",
+    "PASSWORD",
+];
+
 const SNIPPETS: &[&str] = &[
     "x",
     "😀",
@@ -37,6 +111,12 @@ const SNIPPETS: &[&str] = &[
     "DEBUG = True\n",
     "𝔘",
     "\t",
+    "  - PASSWORD=secret\n",
+    ": ",
+    "${X:-y}",
+    "'",
+    "[",
+    "- ",
 ];
 
 #[derive(Clone, Debug)]
@@ -113,12 +193,20 @@ fn diagnostics_summary(
     text: &str,
     tree: Option<&tree_sitter::Tree>,
 ) -> Vec<(String, std::ops::Range<usize>, String)> {
-    let path = Path::new("proj/settings.py");
+    summary_of(Path::new("proj/settings.py"), FileKind::Python, text, tree)
+}
+
+fn summary_of(
+    path: &Path,
+    kind: FileKind,
+    text: &str,
+    tree: Option<&tree_sitter::Tree>,
+) -> Vec<(String, std::ops::Range<usize>, String)> {
     analyse(
         &Input {
             path,
             text,
-            kind: FileKind::Python,
+            kind,
             tree,
             project: &preflight::project::Project::default(),
             facts: None,
@@ -154,6 +242,54 @@ proptest! {
             prop_assert_eq!(incremental.root_node().to_sexp(), fresh.root_node().to_sexp());
             prop_assert_eq!(diagnostics_summary(&text, Some(incremental)), diagnostics_summary(&text, None));
         }
+    }
+
+    /// The settings-file languages with a grammar keep an incremental tree too: compose YAML and
+    /// shell scripts.
+    #[test]
+    fn incremental_equals_fresh_in_compose_and_shell(
+        shell in any::<bool>(),
+        batches in prop::collection::vec(prop::collection::vec(edit_spec(), 1..4), 1..10),
+    ) {
+        let (path, kind, seed) = if shell {
+            (Path::new("docker/entrypoint.sh"), FileKind::Shell, SHELL_SEED)
+        } else {
+            (Path::new("compose.yaml"), FileKind::Compose, COMPOSE_SEED)
+        };
+        let mut doc = Document::new(seed, kind, 1);
+        for batch in &batches {
+            for spec in batch {
+                let text = doc.text();
+                let (start, end, insert) = lsp_range(&text, spec);
+                doc.apply(&Change { range: Some((start, end)), text: insert }, PositionEncoding::Utf16);
+            }
+            let text = doc.text();
+            doc.reparse();
+            let incremental = doc.tree.as_ref().expect("compose and shell documents keep a tree");
+            let fresh = preflight::syntax::parse_tree(kind, &text, None).expect("a grammar");
+            prop_assert_eq!(incremental.root_node().to_sexp(), fresh.root_node().to_sexp());
+            prop_assert_eq!(summary_of(path, kind, &text, Some(incremental)), summary_of(path, kind, &text, None));
+        }
+    }
+
+    /// Whatever the text, every reader and every rule of every file kind finishes without a
+    /// panic (a note would say so): snippets of each language shuffled into nonsense.
+    #[test]
+    fn readers_survive_any_text(pieces in prop::collection::vec(0..SOUP.len(), 0..60), kind in 0..KINDS.len()) {
+        let text: String = pieces.iter().map(|i| SOUP[*i]).collect();
+        let (path, kind) = KINDS[kind];
+        let analysis = analyse(
+            &Input {
+                path: Path::new(path),
+                text: &text,
+                kind,
+                tree: None,
+                project: &preflight::project::Project::default(),
+                facts: None,
+            },
+            &AllRules,
+        );
+        prop_assert!(analysis.notes.is_empty(), "{:?} on {:?}", analysis.notes, text);
     }
 
     #[test]

@@ -7,8 +7,11 @@
 //! What it does:
 //! 1. Generates (once per generator version) `<target>/bench-tree`: 50 services with Django-style
 //!    apps, 5,000 Python files of 100-300 lines (models, views, services, tasks, tests...), a
-//!    `settings.py` per service with environment reads that Preflight reports, and `.env` files
-//!    (some with duplicate keys, localhost in production, real-looking credentials).
+//!    `settings.py` per service with environment reads that Preflight reports (and, in every
+//!    other service, split `settings/` modules that production overrides), `.env` files (some
+//!    with duplicate keys, localhost in production, real-looking credentials), and the files
+//!    that deploy each service: a Dockerfile, a compose file, an entrypoint script and a
+//!    requirements file.
 //! 2. Times `preflight check bench-tree --format json` (the bench-profile binary): one warm-up
 //!    run, then several timed runs; wall time median/min/max, user+sys CPU and peak RSS (via
 //!    `/usr/bin/time -v` when present, else by sampling `/proc/<pid>/status`).
@@ -16,7 +19,9 @@
 //!    ruff installed from PyPI into `<target>/bench-venv` (created when missing). Runs alternate
 //!    between the two tools. When ruff cannot be installed, only Preflight's numbers are shown.
 //! 4. Counts each tool's findings, and cross-checks Preflight's count against an in-process,
-//!    single-threaded analysis of every file (also timed, for the parallel speed-up).
+//!    single-threaded analysis of every file (also timed, for the parallel speed-up), which
+//!    builds the project model first (every file's facts, then the project) and reports what
+//!    that model adds to the parse and analysis.
 //!
 //! Environment: `PREFLIGHT_BENCH_RUNS` (default 5) overrides the number of timed runs.
 
@@ -34,7 +39,7 @@ use preflight::syntax::{python, FileKind};
 use serde_json::Value;
 
 /// Bump when the generated tree changes, so an old tree is regenerated.
-const GENERATOR_VERSION: u32 = 2;
+const GENERATOR_VERSION: u32 = 3;
 const SERVICES: usize = 50;
 const SMOKE_SERVICES: usize = 2;
 const DEFAULT_RUNS: usize = 5;
@@ -209,6 +214,13 @@ fn main() {
         fmt_s(reference.parse),
         fmt_s(reference.analyse),
         fmt_s(reference.parse + reference.analyse),
+    );
+    let checked = reference.parse + reference.analyse;
+    println!(
+        "  project model before it (facts of the settings and deployment files, then the project): {} = +{:.1}% on the parse + analysis ({:.1}% of the whole cold check)",
+        fmt_s(reference.model),
+        100.0 * reference.model.as_secs_f64() / checked.as_secs_f64(),
+        100.0 * reference.model.as_secs_f64() / (checked + reference.model).as_secs_f64(),
     );
     println!(
         "  {} findings at warning or above ({}); {} of {} Python files mention getenv/environ/decouple/pydantic",
@@ -471,6 +483,8 @@ struct InProcess {
     python_files_with_env_words: usize,
     parse: Duration,
     analyse: Duration,
+    /// Every file's facts and the project built from them.
+    model: Duration,
 }
 
 /// Every file analysed on this thread, the way `check_file` does it, with the parse timed apart
@@ -482,13 +496,28 @@ fn in_process(tree: &Path) -> InProcess {
     let texts: Vec<(PathBuf, FileKind, String)> = files
         .into_iter()
         .filter_map(|p| {
-            let kind = FileKind::from_path(&p)?;
+            let kind = preflight::project::scan::kind_of(&p)?;
             let text = std::fs::read_to_string(&p).ok()?;
             Some((p, kind, text))
         })
         .collect();
     let config = Config::new(tree.to_path_buf(), None, Options::default());
-    let project = preflight::project::Project::default();
+    // The project model first, as `preflight check` builds it: the facts of every file that is
+    // judged inside the project (settings modules and deployment files; the rest give theirs from
+    // their own analysis, one parse each), then the project.
+    let model_start = Instant::now();
+    let mut builder = preflight::project::ProjectBuilder::new(Some(tree));
+    let mut facts = Vec::with_capacity(texts.len());
+    for (path, kind, text) in &texts {
+        let f = preflight::project::depends_on_other_files(path, *kind, text)
+            .then(|| std::sync::Arc::new(preflight::project::facts::extract(path, *kind, text)));
+        if let Some(f) = &f {
+            builder.file(path, *kind, f.clone());
+        }
+        facts.push(f);
+    }
+    let project = builder.build();
+    let model = model_start.elapsed();
     let mut out = InProcess {
         findings: 0,
         by_rule: BTreeMap::new(),
@@ -496,8 +525,12 @@ fn in_process(tree: &Path) -> InProcess {
         python_files_with_env_words: 0,
         parse: Duration::ZERO,
         analyse: Duration::ZERO,
+        model,
     };
-    for (path, kind, text) in &texts {
+    for ((path, kind, text), facts) in texts.iter().zip(&facts) {
+        if !kind.is_checked() {
+            continue;
+        }
         let start = Instant::now();
         let parsed = (*kind == FileKind::Python).then(|| python::parse(text, None));
         let parsed_at = Instant::now();
@@ -508,7 +541,7 @@ fn in_process(tree: &Path) -> InProcess {
                 kind: *kind,
                 tree: parsed.as_ref(),
                 project: &project,
-                facts: None,
+                facts: facts.as_deref(),
             },
             &config.filter_for(path),
         );
@@ -677,6 +710,7 @@ fn generate_tree(tree: &Path, services: usize) {
                 write(&path, &python_module(&mut rng, lines, true, reads_env));
             }
         }
+        write_deployment_files(&service, s);
         write(&service.join(".env.example"), &env_example(s));
         if s % 5 == 0 {
             write(&service.join(".env.production"), &env_production(s));
@@ -684,6 +718,42 @@ fn generate_tree(tree: &Path, services: usize) {
         if s % 3 == 0 {
             write(&service.join(".env"), &env_plain(s));
         }
+    }
+}
+
+/// What deploys a service: a Dockerfile, a compose file, an entrypoint, requirements; every
+/// other service also has split settings whose base production overrides.
+fn write_deployment_files(service: &Path, s: usize) {
+    write(
+        &service.join("Dockerfile"),
+        &format!(
+            "FROM python:3.12-slim\nWORKDIR /app\nCOPY requirements.txt .\nRUN pip install -r requirements.txt\nCOPY . .\n{}ENTRYPOINT [\"/app/docker/entrypoint.sh\"]\nCMD [\"gunicorn\", \"config.wsgi:application\", \"--bind\", \"0.0.0.0:8000\"]\n",
+            if s % 2 == 0 { "USER 10001\n" } else { "" }
+        ),
+    );
+    write(
+        &service.join("docker-compose.yml"),
+        &format!(
+            "services:\n  web:\n    build: .\n    ports:\n      - \"80{s:02}:8000\"\n    environment:\n      DJANGO_SETTINGS_MODULE: config.settings\n      DB_PASSWORD: ${{DB_PASSWORD:-postgres}}\n      DJANGO_SECRET_KEY: ${{DJANGO_SECRET_KEY:?set it}}\n  db:\n    image: postgres:16\n    environment:\n      POSTGRES_PASSWORD: ${{DB_PASSWORD:?set it}}\n"
+        ),
+    );
+    write(
+        &service.join("docker/entrypoint.sh"),
+        "#!/bin/sh\nset -e\npython manage.py migrate --noinput\nexec \"$@\"\n",
+    );
+    write(
+        &service.join("requirements.txt"),
+        "Django==5.2.1\ncelery>=5.3\ngunicorn==23.0.0\npsycopg[binary]==3.2.3\nrequests\n",
+    );
+    if s % 2 == 1 {
+        write(
+            &service.join("config/settings_split/base.py"),
+            "INSTALLED_APPS = [\"django.contrib.admin\"]\nDEBUG = True\nALLOWED_HOSTS = [\"*\"]\n",
+        );
+        write(
+            &service.join("config/settings_split/production.py"),
+            "import os\n\nfrom .base import *\n\nDEBUG = False\nALLOWED_HOSTS = os.environ[\"DJANGO_ALLOWED_HOSTS\"].split(\",\")\n",
+        );
     }
 }
 

@@ -16,6 +16,11 @@
 //!    incremental reparse, config lookup, `analyse`, LSP conversion + JSON) and times each phase,
 //!    plus a full parse and a full analysis, to show where the time goes.
 //!
+//! 4. Start-up in a large workspace: a generated 5,000-file project (Python modules, settings,
+//!    compose files, Dockerfiles, requirements) as the workspace folder, the module opened right
+//!    after `initialized`: open -> first diagnostics beside the same in an empty workspace, and
+//!    how long the server's background scan of the workspace takes (until its `$/progress` ends).
+//!
 //! Environment: `PREFLIGHT_BENCH_EDITS` (default 1000) overrides the number of measured edits,
 //! `PREFLIGHT_BENCH_LINES` (default 3600, at least 200) the size of the module.
 
@@ -154,7 +159,143 @@ fn main() {
             println!("  {line}");
         }
     }
+
+    let files = if bench_mode { WORKSPACE_FILES } else { 200 };
+    let workspace = ensure_workspace(
+        &target_dir().join("bench-lsp-workspace"),
+        files,
+        &module.text,
+    );
+    let opened = workspace.join("svc00").join("config").join("settings.py");
+    let uri = format!("file://{}", opened.display());
+    let empty = run_startup(&dir, &format!("file://{}", path.display()), &module.text);
+    let large = run_startup(&workspace, &uri, &module.text);
     println!();
+    println!("start-up (module opened right after `initialized`):");
+    println!(
+        "  open -> first diagnostics: {} in a {files}-file workspace, {} in an empty one",
+        fmt_ms(large.open_latency),
+        fmt_ms(empty.open_latency)
+    );
+    match large.scan {
+        Some(scan) => println!(
+            "  the background scan of the {files}-file workspace ended {} after `initialized` ({})",
+            fmt_ms(scan),
+            large.scan_message
+        ),
+        None => println!("  the background scan did not report its end"),
+    }
+    println!();
+}
+
+const WORKSPACE_FILES: usize = 5000;
+
+struct Startup {
+    open_latency: Duration,
+    scan: Option<Duration>,
+    scan_message: String,
+}
+
+/// A project of `files` files under `dir` (generated once per size): 50 services with Python
+/// modules, a settings module (the benchmark module itself in the first), compose files,
+/// Dockerfiles and requirements.
+fn ensure_workspace(dir: &Path, files: usize, module: &str) -> PathBuf {
+    let marker = dir.with_extension("version");
+    let wanted = format!("files={files} module={}\n", module.len());
+    if std::fs::read_to_string(&marker).ok().as_deref() == Some(wanted.as_str()) {
+        return dir.canonicalize().expect("canonical workspace");
+    }
+    let _ = std::fs::remove_dir_all(dir);
+    let services = 50;
+    let per_service = files / services;
+    for s in 0..services {
+        let service = dir.join(format!("svc{s:02}"));
+        let write = |relative: &str, text: &str| {
+            let path = service.join(relative);
+            std::fs::create_dir_all(path.parent().expect("parent")).expect("create a folder");
+            std::fs::write(path, text).expect("write a workspace file");
+        };
+        write(
+            "config/settings.py",
+            if s == 0 { module } else { SMALL_SETTINGS },
+        );
+        write(
+            "Dockerfile",
+            "FROM python:3.12-slim\nCOPY . /app\nCMD [\"gunicorn\", \"config.wsgi\"]\n",
+        );
+        write(
+            "docker-compose.yml",
+            "services:\n  web:\n    build: .\n    ports: [\"8000:8000\"]\n    environment:\n      DB_PASSWORD: ${DB_PASSWORD:-postgres}\n",
+        );
+        write("requirements.txt", "Django==5.2.1\ncelery\n");
+        for i in 0..per_service.saturating_sub(4) {
+            let mut text = format!("\"\"\"Module {i} of service {s}.\"\"\"\n\nimport logging\n\nlogger = logging.getLogger(__name__)\n\n");
+            for f in 0..30 {
+                text.push_str(&format!(
+                    "\ndef handle_{f}(request, item_id):\n    logger.info(\"handling %s\", item_id)\n    return {{\"id\": item_id, \"n\": {f}}}\n"
+                ));
+            }
+            write(&format!("apps/app{}/module{i}.py", i % 8), &text);
+        }
+    }
+    std::fs::write(&marker, wanted).expect("write the workspace marker");
+    dir.canonicalize().expect("canonical workspace")
+}
+
+const SMALL_SETTINGS: &str = "import os\n\nINSTALLED_APPS = [\"django.contrib.admin\"]\nSECRET_KEY = os.getenv(\"DJANGO_SECRET_KEY\", \"dev\")\nDEBUG = os.getenv(\"DEBUG\", \"False\") == \"True\"\n";
+
+/// Starts a server with `root` as its workspace folder, opens `uri` right after `initialized`,
+/// and times the first diagnostics and the end of the workspace scan.
+fn run_startup(root: &Path, uri: &str, text: &str) -> Startup {
+    let mut client = Client::spawn();
+    let root_uri = format!("file://{}", root.display());
+    client.send(&json!({
+        "jsonrpc": "2.0", "id": 1, "method": "initialize",
+        "params": {
+            "processId": null,
+            "rootUri": root_uri,
+            "workspaceFolders": [{"uri": root_uri, "name": "bench"}],
+            "capabilities": {
+                "general": {"positionEncodings": ["utf-16"]},
+                "textDocument": {"publishDiagnostics": {"versionSupport": true}},
+                "window": {"workDoneProgress": true},
+            },
+        }
+    }));
+    client.wait_for("the initialize response", |v| v["id"] == 1);
+    let initialized =
+        client.send(&json!({"jsonrpc": "2.0", "method": "initialized", "params": {}}));
+    let opened = client.send(&json!({
+        "jsonrpc": "2.0", "method": "textDocument/didOpen",
+        "params": {"textDocument": {"uri": uri, "languageId": "python", "version": 1, "text": text}}
+    }));
+    let (at, _) = client.wait_diagnostics(1);
+    let open_latency = at - opened;
+    let (scan, scan_message) = match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        client.wait_for("the end of the workspace scan", |v| {
+            v["method"] == "$/progress" && v["params"]["value"]["kind"] == "end"
+        })
+    })) {
+        Ok((end, value)) => (
+            Some(end - initialized),
+            value["params"]["value"]["message"]
+                .as_str()
+                .unwrap_or("")
+                .to_string(),
+        ),
+        Err(_) => (None, String::new()),
+    };
+    client.send(&json!({"jsonrpc": "2.0", "id": 2, "method": "shutdown", "params": null}));
+    let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        client.wait_for("the shutdown response", |v| v["id"] == 2)
+    }));
+    client.send(&json!({"jsonrpc": "2.0", "method": "exit", "params": null}));
+    let _ = client.child.wait();
+    Startup {
+        open_latency,
+        scan,
+        scan_message,
+    }
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -187,8 +187,8 @@ pub struct Analysis {
     pub diagnostics: Vec<Diagnostic>,
     /// Problems analysing the file that the user should hear about (a rule that failed).
     pub notes: Vec<String>,
-    /// Why parts of the file were not checked (it does not parse there): for logs and the
-    /// command line's notes, not pop-ups.
+    /// Why parts of the file were not checked (it does not parse there), without the path: for
+    /// logs and the command line's notes, not pop-ups.
     pub parse_notes: Vec<String>,
     /// The facts of the text, when they were not given.
     pub facts: Option<FileFacts>,
@@ -214,7 +214,9 @@ pub fn analyse(input: &Input, filter: &dyn RuleFilter) -> Analysis {
         }
         return analysis;
     }
-    let ((diagnostics, notes, parse_notes), computed) =
+    // Reading the file is outside the rules' own guard: a reader bug must not take the run or
+    // the server down either.
+    let read = catch_unwind(AssertUnwindSafe(|| {
         with_parsed(input, wants_facts, |file, parse_notes| {
             let ran = if !file.role.tooling && !rules.is_empty() {
                 run_rules(file, &rules, filter)
@@ -222,7 +224,22 @@ pub fn analyse(input: &Input, filter: &dyn RuleFilter) -> Analysis {
                 Analysis::default()
             };
             (ran.diagnostics, ran.notes, parse_notes)
-        });
+        })
+    }));
+    let ((diagnostics, notes, parse_notes), computed) = match read {
+        Ok(read) => read,
+        Err(panic) => {
+            analysis.notes.push(format!(
+                "reading {} failed: {}; it was not checked",
+                input.path.display(),
+                panic_text(&*panic)
+            ));
+            if wants_facts {
+                analysis.facts = Some(FileFacts::default());
+            }
+            return analysis;
+        }
+    };
     analysis.diagnostics = diagnostics;
     analysis.notes = notes;
     analysis.parse_notes = parse_notes;
@@ -328,7 +345,7 @@ fn with_parsed<R>(
                 None => crate::syntax::yaml::parse(input.text),
             };
             let parsed = compose::from_yaml(yaml, input.text);
-            note_yaml_problems(input, &parsed.yaml, &mut parse_notes);
+            note_yaml_problems(&parsed.yaml, &mut parse_notes);
             let computed = wants_facts.then(|| facts::compose(&parsed, input.text));
             (
                 on_file(
@@ -345,8 +362,7 @@ fn with_parsed<R>(
             let parsed = dockerfile::parse(input.text);
             if let Some(error) = parsed.errors.first() {
                 parse_notes.push(format!(
-                    "{}: line {} is not a Dockerfile instruction; it was not checked",
-                    input.path.display(),
+                    "line {} is not a Dockerfile instruction; it was not checked",
                     line_of(input.text, error.start)
                 ));
             }
@@ -431,6 +447,14 @@ fn with_parsed<R>(
     }
 }
 
+fn panic_text(panic: &(dyn std::any::Any + Send)) -> String {
+    panic
+        .downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| panic.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "unknown panic".to_string())
+}
+
 /// 1-based line of a byte offset.
 fn line_of(text: &str, at: usize) -> usize {
     text.as_bytes()[..at.min(text.len())]
@@ -440,19 +464,21 @@ fn line_of(text: &str, at: usize) -> usize {
         + 1
 }
 
-fn note_yaml_problems(input: &Input, yaml: &crate::syntax::yaml::Yaml, notes: &mut Vec<String>) {
-    if let Some(error) = yaml.errors.first() {
-        notes.push(format!(
-            "{}: not valid YAML at line {}; what does not parse was not checked",
-            input.path.display(),
-            line_of(input.text, error.start)
-        ));
+fn note_yaml_problems(yaml: &crate::syntax::yaml::Yaml, notes: &mut Vec<String>) {
+    match yaml.first_bad_line {
+        Some(line) if line > crate::syntax::yaml::MAX_LINES => notes.push(format!(
+            "the YAML reader stops at line {}: lines {line} and after were not checked",
+            crate::syntax::yaml::MAX_LINES
+        )),
+        Some(line) => notes.push(format!(
+            "not valid YAML from line {line}; only what parses was checked"
+        )),
+        None => {}
     }
     if yaml.truncated {
-        notes.push(format!(
-            "{}: nesting or alias expansion beyond the reader's limits was not checked",
-            input.path.display()
-        ));
+        notes.push(
+            "nesting or alias expansion beyond the reader's limits was not checked".to_string(),
+        );
     }
 }
 
@@ -466,15 +492,11 @@ fn run_rules(file: &File, rules: &[&dyn Rule], filter: &dyn RuleFilter) -> Analy
         match outcome {
             Ok(()) => analysis.diagnostics.extend(found),
             Err(panic) => {
-                let why = panic
-                    .downcast_ref::<&str>()
-                    .map(|s| s.to_string())
-                    .or_else(|| panic.downcast_ref::<String>().cloned())
-                    .unwrap_or_else(|| "unknown panic".to_string());
                 analysis.notes.push(format!(
-                    "rule {} failed on {}: {why}; its findings are missing",
+                    "rule {} failed on {}: {}; its findings are missing",
                     rule.id(),
-                    file.path.display()
+                    file.path.display(),
+                    panic_text(&*panic)
                 ));
             }
         }

@@ -61,12 +61,15 @@ struct Loaded {
     display: String,
     kind: FileKind,
     text: String,
-    facts: Arc<FileFacts>,
+    /// `None` for a file to be analysed at once, whose analysis gives its facts.
+    facts: Option<Arc<FileFacts>>,
     key: Option<cache::Key>,
 }
 
 enum Read {
     Loaded(Box<Loaded>),
+    /// Analysed while read (see `check`): the facts its analysis gave, for the project.
+    Analysed(Option<(PathBuf, FileKind, Arc<FileFacts>)>),
     Skipped(String),
     Failed(String),
 }
@@ -137,27 +140,57 @@ pub fn check(args: CheckArgs) -> ExitCode {
     if let Some(c) = &result_cache {
         c.load();
     }
-    // Every file is read and its facts extracted (in parallel) before any is analysed: rules ask
-    // the project about the other files.
-    let reads: Vec<Read> = files
+    // Every file is read first (in parallel). A Python module that is not a settings module is
+    // judged by itself, so it is analysed right away from its one parse, which also gives its
+    // facts; the other files give their facts now and are analysed once the project is built.
+    // (`--fix` waits for the project for every file: a fix must follow the findings shown.)
+    let skeleton = ProjectBuilder::new(Some(&root)).named(&paths).build();
+    let reads: Vec<(Read, Option<Outcome>)> = files
         .par_iter()
         .map(|(path, explicit)| {
-            read_file(path, *explicit, &cwd, &config_for, result_cache.as_ref())
+            let read = read_file(
+                path,
+                *explicit,
+                &cwd,
+                &config_for,
+                result_cache.as_ref(),
+                !args.fix,
+            );
+            match read {
+                Read::Loaded(file) if file.facts.is_none() => {
+                    let (outcome, facts) = check_file(
+                        *file,
+                        &config_for,
+                        &args,
+                        &skeleton,
+                        None,
+                        result_cache.as_ref(),
+                    );
+                    (Read::Analysed(facts), Some(outcome))
+                }
+                other => (other, None),
+            }
         })
         .collect();
-    let mut loaded = Vec::new();
-    for read in reads {
+    let mut pending = Vec::new();
+    let mut outcomes: Vec<Outcome> = Vec::new();
+    for (read, outcome) in reads {
         match read {
             Read::Loaded(file) => {
-                builder.file(&file.path, file.kind, file.facts.clone());
-                loaded.push(*file);
+                if let Some(facts) = &file.facts {
+                    builder.file(&file.path, file.kind, facts.clone());
+                }
+                pending.push(*file);
             }
+            Read::Analysed(Some((path, kind, facts))) => builder.file(&path, kind, facts),
+            Read::Analysed(None) => {}
             Read::Skipped(note) => eprintln!("preflight: note: {note}"),
             Read::Failed(message) => {
                 eprintln!("preflight: {message}");
                 errors += 1;
             }
         }
+        outcomes.extend(outcome);
     }
     // Named files are judged inside their project: the `.dockerignore`, lock file or production
     // settings module beside them decides some of their findings. Those neighbours are read for
@@ -165,16 +198,35 @@ pub fn check(args: CheckArgs) -> ExitCode {
     let context = scan::context_files(&root, &paths, &files);
     let context_reads: Vec<Read> = context
         .par_iter()
-        .map(|path| read_file(path, false, &cwd, &config_for, result_cache.as_ref()))
+        .map(|path| read_file(path, false, &cwd, &config_for, result_cache.as_ref(), false))
         .collect();
     for read in context_reads {
         if let Read::Loaded(file) = read {
-            builder.file(&file.path, file.kind, file.facts.clone());
+            if let Some(facts) = &file.facts {
+                builder.file(&file.path, file.kind, facts.clone());
+            }
         }
     }
     let project = builder.build();
     let digest = project.digest();
-    let outcomes: Vec<Outcome> = loaded
+    // A module analysed on its own turns out to be loaded by a settings chain (star-imported by
+    // a settings module): it is judged again inside the project.
+    let mut again = Vec::new();
+    outcomes.retain(|outcome| match outcome {
+        Outcome::Checked(r) if project.in_settings_chain(&r.path) => {
+            again.push(r.path.clone());
+            false
+        }
+        _ => true,
+    });
+    for path in again {
+        if let Read::Loaded(file) =
+            read_file(&path, true, &cwd, &config_for, result_cache.as_ref(), false)
+        {
+            pending.push(*file);
+        }
+    }
+    let later: Vec<Outcome> = pending
         .into_par_iter()
         .filter(|file| file.kind.is_checked())
         .map(|file| {
@@ -183,11 +235,13 @@ pub fn check(args: CheckArgs) -> ExitCode {
                 &config_for,
                 &args,
                 &project,
-                &digest,
+                Some(&digest),
                 result_cache.as_ref(),
             )
+            .0
         })
         .collect();
+    outcomes.extend(later);
     if let Some(c) = result_cache {
         c.save();
     }
@@ -272,13 +326,15 @@ fn display_path(path: &Path, cwd: &Path) -> String {
     }
 }
 
-/// Reads a file and extracts its facts (from the cache when its content is unchanged).
+/// Reads a file and extracts its facts (from the cache when its content is unchanged), unless
+/// `defer_independent` and the file is judged by itself: then its analysis gives them.
 fn read_file(
     path: &Path,
     explicit: bool,
     cwd: &Path,
     config_for: &(dyn Fn(&Path) -> Result<Config, ConfigError> + Sync),
     result_cache: Option<&cache::Cache>,
+    defer_independent: bool,
 ) -> Read {
     let display = display_path(path, cwd);
     let Some(kind) = scan::kind_of(path) else {
@@ -301,6 +357,16 @@ fn read_file(
         Err(scan::Unreadable::Failed(why)) => return Read::Failed(format!("{display}: {why}")),
     };
     let key = result_cache.and_then(|c| c.key(path, &text));
+    if defer_independent && !crate::project::depends_on_other_files(path, kind, &text) {
+        return Read::Loaded(Box::new(Loaded {
+            path: path.to_path_buf(),
+            display,
+            kind,
+            text,
+            facts: None,
+            key,
+        }));
+    }
     let cached = match (result_cache, &key) {
         (Some(c), Some(key)) => c.facts(key),
         _ => None,
@@ -320,19 +386,24 @@ fn read_file(
         display,
         kind,
         text,
-        facts: Arc::new(facts),
+        facts: Some(Arc::new(facts)),
         key,
     }))
 }
 
+/// The facts a file's own analysis gave, for the project.
+type AnalysedFacts = Option<(PathBuf, FileKind, Arc<FileFacts>)>;
+
+/// Analyses one file (fixing it first with `--fix`). `digest` is the project's when the file is
+/// judged inside it, `None` for a file judged by itself, whose facts the analysis then returns.
 fn check_file(
     file: Loaded,
     config_for: &(dyn Fn(&Path) -> Result<Config, ConfigError> + Sync),
     args: &CheckArgs,
     project: &Project,
-    digest: &str,
+    digest: Option<&str>,
     result_cache: Option<&cache::Cache>,
-) -> Outcome {
+) -> (Outcome, AnalysedFacts) {
     let Loaded {
         path,
         display,
@@ -343,21 +414,36 @@ fn check_file(
     } = file;
     let config = match config_for(&path) {
         Ok(c) => c,
-        Err(e) => return Outcome::Failed(e.to_string()),
+        Err(e) => return (Outcome::Failed(e.to_string()), None),
     };
     let filter = config.filter_for(&path);
     // Rules read the path as given (its directories and file name), so its spelling is part of
-    // the key along with the file's rule filter and the project it is judged in.
-    let key = key.map(|k| k.with_config(&format!("{path:?}\n{filter:?}\n{digest}")));
+    // the key along with the file's rule filter and, when it is judged inside it, the project.
+    let key = key.map(|k| {
+        k.with_config(&format!(
+            "{path:?}\n{filter:?}\n{}",
+            digest.unwrap_or("on its own")
+        ))
+    });
     if let (Some(c), Some(key)) = (result_cache, &key) {
-        if let Some(diagnostics) = c.get(key, &text) {
-            return Outcome::Checked(FileResult {
-                path,
-                display,
-                text,
-                diagnostics,
-                fixed: 0,
-            });
+        let own_facts = match &facts {
+            Some(_) => None,
+            None => c.facts(key),
+        };
+        if facts.is_some() || own_facts.is_some() {
+            if let Some(diagnostics) = c.get(key, &text) {
+                let analysed = own_facts.map(|f| (path.clone(), kind, Arc::new(f)));
+                return (
+                    Outcome::Checked(FileResult {
+                        path,
+                        display,
+                        text,
+                        diagnostics,
+                        fixed: 0,
+                    }),
+                    analysed,
+                );
+            }
         }
     }
     let mut text = text;
@@ -374,11 +460,14 @@ fn check_file(
         });
         if count > 0 {
             if let Err(e) = std::fs::write(&path, &new_text) {
-                return Outcome::Failed(format!("{display}: cannot write fixes: {e}"));
+                return (
+                    Outcome::Failed(format!("{display}: cannot write fixes: {e}")),
+                    None,
+                );
             }
             text = new_text;
             fixed = count;
-            facts = Arc::new(crate::project::facts::extract(&path, kind, &text));
+            facts = facts.map(|_| Arc::new(crate::project::facts::extract(&path, kind, &text)));
         }
     }
     let analysis = analyse(
@@ -388,13 +477,17 @@ fn check_file(
             kind,
             tree: None,
             project,
-            facts: Some(&facts),
+            facts: facts.as_deref(),
         },
         &filter,
     );
+    let analysed = analysis.facts.map(Arc::new);
     // A result with notes (a rule that failed) is not kept: the next run tries again and says so.
     if analysis.notes.is_empty() {
         if let (Some(c), Some(key)) = (result_cache, key) {
+            if let Some(own) = &analysed {
+                c.put_facts(&key, own);
+            }
             c.put(key, &analysis.diagnostics);
         }
     }
@@ -402,15 +495,18 @@ fn check_file(
         eprintln!("preflight: {note}");
     }
     for note in analysis.parse_notes {
-        eprintln!("preflight: note: {note}");
+        eprintln!("preflight: note: {display}: {note}");
     }
-    Outcome::Checked(FileResult {
-        path,
-        display,
-        text,
-        diagnostics: analysis.diagnostics,
-        fixed,
-    })
+    (
+        Outcome::Checked(FileResult {
+            path: path.clone(),
+            display,
+            text,
+            diagnostics: analysis.diagnostics,
+            fixed,
+        }),
+        analysed.map(|f| (path, kind, f)),
+    )
 }
 
 pub enum RulesFormat {

@@ -361,7 +361,7 @@ impl State {
         }
         for note in &done.parse_notes {
             // A file that does not parse is normal while typing: a log line, not a pop-up.
-            eprintln!("preflight: note: {note}");
+            eprintln!("preflight: note: {}: {note}", done.path.display());
         }
         let Some(doc) = self.docs.get_mut(&done.uri) else {
             return Vec::new();

@@ -731,8 +731,19 @@ pub fn ignore_file(text: &str) -> FileFacts {
     }
 }
 
-/// The kind's facts for a file whose parse is not at hand (the parser runs here).
+/// The kind's facts for a file whose parse is not at hand (the parser runs here). A reader bug
+/// costs the file its facts, not the run.
 pub fn extract(path: &Path, kind: FileKind, text: &str) -> FileFacts {
+    std::panic::catch_unwind(|| extract_unguarded(path, kind, text)).unwrap_or_else(|_| {
+        eprintln!(
+            "preflight: reading {} failed; the project model goes on without it",
+            path.display()
+        );
+        FileFacts::default()
+    })
+}
+
+fn extract_unguarded(path: &Path, kind: FileKind, text: &str) -> FileFacts {
     match kind {
         FileKind::Python => {
             if !python_needs_parse(path, text) {

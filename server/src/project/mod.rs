@@ -279,6 +279,14 @@ impl Project {
         self.inner.derived.application
     }
 
+    /// The module is loaded by a production or development settings chain (star-imported by a
+    /// settings module, whatever its own name).
+    pub fn in_settings_chain(&self, path: &Path) -> bool {
+        let path = normalize(path);
+        self.inner.derived.production_settings.contains(&path)
+            || self.inner.derived.development_settings.contains(&path)
+    }
+
     /// `Some(true)` when git tracks the file, `Some(false)` when it does not, `None` when there
     /// is no readable index.
     pub fn is_tracked(&self, path: &Path) -> Option<bool> {
@@ -737,6 +745,14 @@ fn file_name(path: &Path) -> String {
         .to_string()
 }
 
+/// Does analysing this file ask about other files? A Python module that is not a Django
+/// settings module is judged by itself — its role comes from its path and contents — unless the
+/// project finds it loaded by a settings chain ([`Project::in_settings_chain`]); settings modules
+/// and every deployment and configuration file depend on the rest of the project.
+pub fn depends_on_other_files(path: &Path, kind: FileKind, text: &str) -> bool {
+    kind != FileKind::Python || roles::is_settings_path(path) || defines_django_settings(text)
+}
+
 /// Program names of the servers and workers an application runs in production.
 pub const SERVER_PROGRAMS: &[&str] = &[
     "gunicorn",
@@ -762,16 +778,16 @@ fn starts_a_server(own: &FileFacts) -> bool {
 
 /// Django settings are plain top-level assignments of well-known names (at column 0).
 pub fn defines_django_settings(source: &str) -> bool {
-    ["INSTALLED_APPS", "ROOT_URLCONF", "MIDDLEWARE"]
-        .iter()
-        .any(|name| {
-            source.match_indices(name).any(|(at, _)| {
-                let at_line_start = at == 0 || matches!(source.as_bytes()[at - 1], b'\n' | b'\r');
-                let rest = source[at + name.len()..].trim_start_matches([' ', '\t']);
-                at_line_start
-                    && (rest.starts_with('=') && !rest.starts_with("==") || rest.starts_with(':'))
+    roles::line_starts(source).any(|line| {
+        ["INSTALLED_APPS", "ROOT_URLCONF", "MIDDLEWARE"]
+            .iter()
+            .any(|name| {
+                line.strip_prefix(name).is_some_and(|rest| {
+                    let rest = rest.trim_start_matches([' ', '\t']);
+                    (rest.starts_with('=') && !rest.starts_with("==")) || rest.starts_with(':')
+                })
             })
-        })
+    })
 }
 
 /// Where a `DJANGO_SETTINGS_MODULE` is set decides what it says about the module it names.

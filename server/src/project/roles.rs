@@ -190,7 +190,7 @@ pub fn in_tooling_folder(path: &Path, root: Option<&Path>, named: &[std::path::P
 
 /// Test code by content: a unittest/Django/DRF test case class, or pytest imported.
 pub fn is_test_by_content(text: &str) -> bool {
-    let imports = [
+    const IMPORTS: &[&str] = &[
         "import pytest",
         "from pytest",
         "from django.test",
@@ -198,21 +198,25 @@ pub fn is_test_by_content(text: &str) -> bool {
         "import unittest",
         "from unittest import",
     ];
-    if imports.iter().any(|i| starts_a_line(text, i)) {
-        return true;
-    }
-    text.match_indices("class ").any(|(at, _)| {
-        (at == 0 || text.as_bytes()[at - 1] == b'\n')
-            && text[at..]
-                .split('\n')
-                .next()
-                .is_some_and(|line| line.contains("TestCase") && line.contains('('))
+    // One pass over the starts of lines: imports and class statements are at column 0.
+    line_starts(text).any(|line| match line.as_bytes().first() {
+        Some(b'i' | b'f') => IMPORTS.iter().any(|i| line.starts_with(i)),
+        Some(b'c') => {
+            line.starts_with("class ") && {
+                let first = line.split('\n').next().unwrap_or(line);
+                first.contains("TestCase") && first.contains('(')
+            }
+        }
+        _ => false,
     })
 }
 
-fn starts_a_line(text: &str, needle: &str) -> bool {
-    text.match_indices(needle)
-        .any(|(at, _)| at == 0 || text.as_bytes()[at - 1] == b'\n')
+/// The text from the start of each line (to the end of the text).
+pub fn line_starts(text: &str) -> impl Iterator<Item = &str> {
+    std::iter::once(0)
+        .chain(text.match_indices('\n').map(|(i, _)| i + 1))
+        .filter(move |&at| at < text.len())
+        .map(move |at| &text[at..])
 }
 
 /// The role of a Python module from its path and text; the project adds what only it knows.

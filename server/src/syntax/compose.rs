@@ -64,6 +64,8 @@ pub struct Service {
     /// (`disable: true` or `test: ["NONE"]`), `None` when there is no `healthcheck:`.
     pub healthcheck: Option<bool>,
     pub ports: Vec<Text>,
+    /// `expose:`: ports other services reach (a server behind a proxy).
+    pub expose: Vec<Text>,
     pub user: Option<Text>,
     pub profiles: Vec<String>,
     pub depends_on: Vec<String>,
@@ -170,6 +172,9 @@ fn service(name: &str, name_range: Range<usize>, node: &Node, source: &str) -> S
                 service.ports.push(target);
             }
         }
+    }
+    if let Some(expose) = node.get("expose") {
+        service.expose = expose.items().iter().filter_map(text_of).collect();
     }
     service.user = node.get("user").and_then(text_of);
     if let Some(profiles) = node.get("profiles") {

@@ -226,9 +226,15 @@ fn inline_script(
         .last()?;
     let (text, _) = node_text(argument, source);
     let raw = &source[argument.byte_range()];
-    let content = match argument.kind() {
-        "string" | "raw_string" => argument.start_byte() + 1..argument.end_byte() - 1,
-        _ => argument.byte_range(),
+    // Inside the quotes, when both are there (an unterminated string has only the first).
+    let quoted = matches!(argument.kind(), "string" | "raw_string")
+        && raw.len() >= 2
+        && raw.starts_with(['"', '\''])
+        && raw.ends_with(&raw[..1]);
+    let content = if quoted {
+        argument.start_byte() + 1..argument.end_byte() - 1
+    } else {
+        argument.byte_range()
     };
     let verbatim = source[content.clone()] == text || raw == text;
     Some((content.clone(), verbatim.then_some(content.start)))

@@ -34,6 +34,9 @@ pub fn parse_tree(text: &str, old: Option<&Tree>) -> Tree {
     })
 }
 
+/// tree-sitter-yaml's scanner keeps line numbers in 16 bits: it cannot read past this line.
+pub const MAX_LINES: usize = 32_767;
+
 /// Nesting deeper than this is not read (compose files nest four or five levels).
 pub const MAX_DEPTH: usize = 64;
 /// At most this many nodes are built, aliases included.
@@ -103,6 +106,8 @@ pub struct Yaml {
     pub documents: Vec<Node>,
     /// Spans the parser could not read (syntax errors): what lies there is missing above.
     pub errors: Vec<Range<usize>>,
+    /// The first line (1-based) from which the text does not parse as YAML, when it does not.
+    pub first_bad_line: Option<usize>,
     /// Nesting or alias expansion was cut off at the limits.
     pub truncated: bool,
 }
@@ -163,8 +168,54 @@ pub fn parse(text: &str) -> Yaml {
     from_tree(&tree, text)
 }
 
-/// Reads the value tree out of a parse of `text`.
+/// Reads the value tree out of a parse of `text`. When the text does not parse, tree-sitter's
+/// recovery may wrap everything in one error node: then the longest run of whole lines from the
+/// start that does parse is read instead (its offsets are the file's), so a mistake on line 40
+/// costs the lines after it, not the whole file.
 pub fn from_tree(tree: &Tree, text: &str) -> Yaml {
+    let mut yaml = read_tree(tree, text);
+    if yaml.errors.is_empty() {
+        return yaml;
+    }
+    let (good, first_bad_line) = longest_parsing_prefix(text);
+    yaml.first_bad_line = Some(first_bad_line);
+    if yaml.documents.iter().all(Node::is_null) && good > 0 {
+        let prefix = read_tree(&parse_tree(&text[..good], None), &text[..good]);
+        yaml.documents = prefix.documents;
+        yaml.truncated |= prefix.truncated;
+    }
+    yaml
+}
+
+/// The byte length of the longest prefix of whole lines that parses without errors, and the
+/// 1-based line where parsing stops working. A binary search over line starts: a few parses.
+fn longest_parsing_prefix(text: &str) -> (usize, usize) {
+    let mut line_ends: Vec<usize> = text.match_indices('\n').map(|(i, _)| i + 1).collect();
+    if line_ends.last() != Some(&text.len()) {
+        line_ends.push(text.len());
+    }
+    let parses = |lines: usize| -> bool {
+        let end = if lines == 0 { 0 } else { line_ends[lines - 1] };
+        !parse_tree(&text[..end], None).root_node().has_error()
+    };
+    let (mut lo, mut hi) = (0usize, line_ends.len().min(MAX_LINES));
+    // A long file that is fine up to the reader's limit needs one parse to say so.
+    if line_ends.len() > MAX_LINES && parses(MAX_LINES) {
+        lo = MAX_LINES;
+    }
+    while lo < hi {
+        let mid = (lo + hi).div_ceil(2);
+        if parses(mid) {
+            lo = mid;
+        } else {
+            hi = mid - 1;
+        }
+    }
+    let good = if lo == 0 { 0 } else { line_ends[lo - 1] };
+    (good, lo + 1)
+}
+
+fn read_tree(tree: &Tree, text: &str) -> Yaml {
     let mut reader = Reader {
         text,
         anchors: HashMap::new(),
@@ -729,5 +780,12 @@ mod tests {
     fn broken_yaml_keeps_what_parses() {
         let yaml = parse("services:\n  web:\n    image: app\n  db: [unclosed\n");
         assert!(!yaml.errors.is_empty());
+        assert_eq!(yaml.first_bad_line, Some(4));
+        let web = yaml.documents[0]
+            .get("services")
+            .unwrap()
+            .get("web")
+            .unwrap();
+        assert_eq!(web.get("image").unwrap().as_str(), Some("app"));
     }
 }

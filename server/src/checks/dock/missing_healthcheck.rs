@@ -61,10 +61,10 @@ impl Rule for MissingHealthcheck {
     }
 }
 
-/// A service that runs the project's server: it publishes ports and either builds from the
-/// repository or starts a Python web server.
+/// A service that runs the project's server: it publishes or exposes ports and either builds
+/// from the repository or starts a Python web server.
 fn serves_the_application(file: &File, service: &Service) -> bool {
-    if service.ports.is_empty() {
+    if service.ports.is_empty() && service.expose.is_empty() {
         return false;
     }
     let runs_server = [&service.command, &service.entrypoint]

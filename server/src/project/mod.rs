@@ -802,13 +802,12 @@ enum Context {
 fn reference_context(path: &Path, kind: FileKind) -> Context {
     let stem = roles::lowercase_stem(path);
     match kind {
+        // `os.environ.setdefault(...)` in `wsgi.py` or `celery.py` is only a default (deployments
+        // usually set the variable), so the module's own name decides; `manage.py` and tests
+        // are development.
         FileKind::Python => {
             let role = roles::python_role(path, "", false);
-            if matches!(stem.as_str(), "wsgi" | "asgi" | "celery" | "passenger_wsgi")
-                || stem.starts_with("gunicorn")
-            {
-                Context::Production
-            } else if stem == "manage" || role.development {
+            if stem == "manage" || role.development {
                 Context::Development
             } else {
                 Context::Unknown

@@ -36,6 +36,11 @@ impl Names {
         self.bound.get(local).map(String::as_str)
     }
 
+    /// Every local name an import binds.
+    pub fn bound_names(&self) -> impl Iterator<Item = &str> {
+        self.bound.keys().map(String::as_str)
+    }
+
     /// Local names bound to one of `modules` or to something inside them.
     pub fn locals_under(&self, modules: &[&str]) -> Vec<String> {
         let mut found: Vec<String> = self

@@ -34,6 +34,10 @@ pub enum EnvApi {
     Decouple,
     /// pydantic `BaseSettings` field `k: str = D`
     PydanticField,
+    /// A project-local helper that forwards its argument to a reader:
+    /// `get_bool_from_env("DEBUG", True)` where `def get_bool_from_env(name, default)` reads
+    /// `os.environ.get(name, ...)`.
+    Wrapper,
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -249,11 +253,151 @@ pub fn collect<'t>(
             }
         }
     }
+    collect_wrapper_reads(ancestry, source, &mut out);
     out.sort_by_key(|r| (r.range.start, r.range.end));
     for read in &mut out {
         read.concern = concern::classify(read);
     }
     out
+}
+
+/// Reads through project-local helpers: a module-level function whose parameter is the key of a
+/// read inside it (`def get_bool_from_env(name, default=False): return os.environ.get(name,
+/// ...)`) reads the environment wherever it is called with a literal key
+/// (`DEBUG = get_bool_from_env("DEBUG", True)`), with the call's default, or the helper's own.
+fn collect_wrapper_reads<'t>(
+    ancestry: &python::Ancestry<'t>,
+    source: &str,
+    out: &mut Vec<EnvRead>,
+) {
+    struct Helper<'t> {
+        name: String,
+        key_index: usize,
+        key_param: String,
+        /// (index, name, the parameter's own default) of the parameter passed as the default.
+        default: Option<(usize, String, Option<Node<'t>>)>,
+        parsed_bool: bool,
+    }
+    let fields = python::fields();
+    let mut helpers: Vec<Helper> = Vec::new();
+    for read in out.iter() {
+        if read.key.is_some() {
+            continue;
+        }
+        let Some(key_range) = read.key_range.clone() else {
+            continue;
+        };
+        let Some(key) = ancestry
+            .node_at(key_range.start, key_range.end)
+            .filter(|k| k.kind() == "identifier")
+        else {
+            continue;
+        };
+        // The enclosing function, defined at module level.
+        let mut node = key;
+        let function = loop {
+            let Some(parent) = ancestry.parent(node) else {
+                break None;
+            };
+            if parent.kind() == "function_definition" {
+                break Some(parent);
+            }
+            node = parent;
+        };
+        let Some(function) = function else { continue };
+        let at_module_level = ancestry.parent(function).is_some_and(|p| {
+            p.kind() == "module"
+                || (p.kind() == "decorated_definition"
+                    && ancestry.parent(p).is_some_and(|g| g.kind() == "module"))
+        });
+        let Some(parameters) = function.child_by_field_id(fields.parameters) else {
+            continue;
+        };
+        if !at_module_level {
+            continue;
+        }
+        let mut cursor = parameters.walk();
+        let params: Vec<(String, Option<Node>)> = parameters
+            .named_children(&mut cursor)
+            .filter_map(|p| match p.kind() {
+                "identifier" => Some((python::text(p, source).to_string(), None)),
+                "default_parameter" | "typed_default_parameter" => Some((
+                    python::text(p.child_by_field_id(fields.name)?, source).to_string(),
+                    p.child_by_field_id(fields.value),
+                )),
+                "typed_parameter" => p
+                    .named_child(0)
+                    .filter(|n| n.kind() == "identifier")
+                    .map(|n| (python::text(n, source).to_string(), None)),
+                _ => None,
+            })
+            .collect();
+        let key_name = python::text(key, source);
+        let Some(key_index) = params.iter().position(|(n, _)| n == key_name) else {
+            continue;
+        };
+        let default = read.default.as_ref().and_then(|d| {
+            let text = source[d.range.clone()].trim();
+            // `str(default)`, `default`: the parameter the helper passes on as the default.
+            params
+                .iter()
+                .position(|(n, _)| {
+                    text == n
+                        || text.strip_prefix("str(").and_then(|t| t.strip_suffix(')')) == Some(n)
+                })
+                .map(|i| (i, params[i].0.clone(), params[i].1))
+        });
+        let name = python::definition_name(function, source).to_string();
+        if name.is_empty() || helpers.iter().any(|h| h.name == name) {
+            continue;
+        }
+        helpers.push(Helper {
+            parsed_bool: read.parsed_bool
+                || read.comparison.is_some()
+                || name.to_ascii_lowercase().contains("bool"),
+            name,
+            key_index,
+            key_param: key_name.to_string(),
+            default,
+        });
+    }
+    for helper in helpers {
+        for identifier in ancestry.identifiers(source, &helper.name) {
+            let Some((_, call)) = ancestry.call_named(identifier) else {
+                continue;
+            };
+            let Some(args) = plain_arguments(call, source) else {
+                continue;
+            };
+            let key = args
+                .positional
+                .get(helper.key_index)
+                .copied()
+                .or_else(|| args.keyword(&helper.key_param).map(|k| k.0));
+            let Some(key_value) = key.and_then(|k| python::string_value(k, source)) else {
+                continue;
+            };
+            let default = helper.default.as_ref().and_then(|(index, name, own)| {
+                args.positional
+                    .get(*index)
+                    .copied()
+                    .or_else(|| args.keyword(name).map(|k| k.0))
+                    .or(*own)
+            });
+            let mut read = EnvRead {
+                key: Some(key_value),
+                key_range: key.map(|k| k.byte_range()),
+                default: default.map(|d| EnvDefault {
+                    value: python::literal(d, source),
+                    range: d.byte_range(),
+                }),
+                parsed_bool: helper.parsed_bool,
+                ..EnvRead::new(EnvApi::Wrapper, call.byte_range())
+            };
+            describe_use(call, source, ancestry, &mut read);
+            out.push(read);
+        }
+    }
 }
 
 /// `env = environ.Env(...)`, `config = AutoConfig(...)`: the instance is a reader too. Returns the
@@ -298,6 +442,8 @@ fn visit_call<'t>(
     let Some(callee) = names.qualify(function, source) else {
         return;
     };
+    // django-environ's FileAwareEnv reads `X_FILE` files too, with Env's API.
+    let callee = callee.replacen("environ.FileAwareEnv", "environ.Env", 1);
     let api = match callee.as_str() {
         "os.getenv" => EnvApi::Getenv,
         "os.environ.get" => EnvApi::EnvironGet,
@@ -514,6 +660,7 @@ fn visit_settings_class(
     let name = python::text(class.child_by_field_id(python::fields().name)?, source).to_string();
     settings_classes.insert(name.clone());
     let body = class.child_by_field_id(python::fields().body)?;
+    let prefix = env_prefix(body, source).unwrap_or_default();
     let mut cursor = body.walk();
     for stmt in body.named_children(&mut cursor) {
         if stmt.kind() != "expression_statement" {
@@ -538,16 +685,37 @@ fn visit_settings_class(
         }
         let annotation = python::text(ty, source);
         let parsed_bool = annotation == "bool";
+        // `x: str = Field("dev", validation_alias="X")`: the default is Field's, and an alias is
+        // the variable's whole name (the prefix does not apply to it).
+        let (default, alias, removal) = match field_call(right, source) {
+            Some(args) => {
+                let (default, removal) = match (args.positional.first(), args.keyword("default")) {
+                    (Some(d), _) => (Some(*d), args.removal(*d)),
+                    (None, Some((d, whole))) => (Some(d), args.removal(whole)),
+                    _ => (None, None),
+                };
+                let alias = ["validation_alias", "alias"]
+                    .iter()
+                    .find_map(|k| args.keyword(k).map(|a| a.0))
+                    .and_then(|a| alias_name(a, source));
+                (default.filter(|d| d.kind() != "ellipsis"), alias, removal)
+            }
+            None => (Some(right), None, Some(ty.end_byte()..right.end_byte())),
+        };
+        // Required (`Field(...)`, `Field(alias=...)`): no default to judge.
+        let Some(default) = default else { continue };
+        let key = alias.unwrap_or_else(|| format!("{prefix}{field}"));
         out.push(EnvRead {
-            key: Some(field.to_string()),
+            key: Some(key),
             key_range: Some(left.byte_range()),
             default: Some(EnvDefault {
-                value: python::literal(right, source),
-                range: right.byte_range(),
+                value: python::literal(default, source),
+                range: default.byte_range(),
             }),
             target: Some(field.to_string()),
             parsed_bool,
-            default_removal: Some(ty.end_byte()..right.end_byte()),
+            // Dropping the default makes the field required (inside `Field(...)`: the argument).
+            default_removal: removal,
             // A SecretStr/SecretBytes annotation declares the field a secret whatever its name.
             declared_secret: annotation.contains("SecretStr") || annotation.contains("SecretBytes"),
             direct: true,
@@ -555,6 +723,99 @@ fn visit_settings_class(
         });
     }
     Some(name)
+}
+
+/// The arguments of `Field(...)` when `node` is that call.
+fn field_call<'t>(node: Node<'t>, source: &str) -> Option<python::Arguments<'t>> {
+    if node.kind() != "call" {
+        return None;
+    }
+    let function = node.child_by_field_id(python::fields().function)?;
+    (python::short_name(function, source) == "Field")
+        .then(|| plain_arguments(node, source))
+        .flatten()
+}
+
+/// `"X"` or `AliasChoices("X", "Y")` (the first choice).
+fn alias_name(node: Node, source: &str) -> Option<String> {
+    if let Some(name) = python::string_value(node, source) {
+        return Some(name);
+    }
+    if node.kind() != "call" {
+        return None;
+    }
+    let args = plain_arguments(node, source)?;
+    args.positional
+        .first()
+        .and_then(|a| python::string_value(*a, source))
+}
+
+/// A settings class's `env_prefix`: `model_config = SettingsConfigDict(env_prefix="APP_")`,
+/// `model_config = {"env_prefix": "APP_"}`, or `class Config: env_prefix = "APP_"` (pydantic 1).
+fn env_prefix(body: Node, source: &str) -> Option<String> {
+    let mut cursor = body.walk();
+    for stmt in body.named_children(&mut cursor) {
+        match stmt.kind() {
+            "expression_statement" => {
+                let Some(assign) = stmt.named_child(0).filter(|n| n.kind() == "assignment") else {
+                    continue;
+                };
+                let left = assign.child_by_field_id(python::fields().left);
+                if left.map(|l| python::text(l, source)) != Some("model_config") {
+                    continue;
+                }
+                let Some(right) = assign.child_by_field_id(python::fields().right) else {
+                    continue;
+                };
+                if right.kind() == "call" {
+                    return plain_arguments(right, source)?
+                        .keyword("env_prefix")
+                        .and_then(|(v, _)| python::string_value(v, source));
+                }
+                if right.kind() == "dictionary" {
+                    let mut pairs = right.walk();
+                    let found = right.named_children(&mut pairs).find_map(|pair| {
+                        let key = pair.child_by_field_id(python::fields().key)?;
+                        (python::string_value(key, source).as_deref() == Some("env_prefix"))
+                            .then(|| {
+                                pair.child_by_field_id(python::fields().value)
+                                    .and_then(|v| python::string_value(v, source))
+                            })
+                            .flatten()
+                    });
+                    return found;
+                }
+            }
+            "class_definition" => {
+                let is_config = stmt
+                    .child_by_field_id(python::fields().name)
+                    .is_some_and(|n| python::text(n, source) == "Config");
+                let Some(inner) = stmt
+                    .child_by_field_id(python::fields().body)
+                    .filter(|_| is_config)
+                else {
+                    continue;
+                };
+                let mut inner_cursor = inner.walk();
+                for line in inner.named_children(&mut inner_cursor) {
+                    let Some(assign) = line.named_child(0).filter(|n| n.kind() == "assignment")
+                    else {
+                        continue;
+                    };
+                    let is_prefix = assign
+                        .child_by_field_id(python::fields().left)
+                        .is_some_and(|l| python::text(l, source) == "env_prefix");
+                    if is_prefix {
+                        return assign
+                            .child_by_field_id(python::fields().right)
+                            .and_then(|r| python::string_value(r, source));
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    None
 }
 
 /// Where the read's value goes: the name it is stored under, a `bool(...)` around it, string
@@ -755,7 +1016,7 @@ pub fn fail_fast_fix(read: &EnvRead, file: &PythonFile, source: &str) -> Option<
             title = "Fail fast: make the field required (remove its default)".to_string();
             edits.push(Edit::delete(read.default_removal.clone()?));
         }
-        EnvApi::EnvironSubscript | EnvApi::DjangoEnvironScheme => return None,
+        EnvApi::EnvironSubscript | EnvApi::DjangoEnvironScheme | EnvApi::Wrapper => return None,
     }
     edits.sort_by_key(|e| e.range.start);
     Some(Fix {
@@ -825,6 +1086,39 @@ mod tests {
                 (EnvApi::PydanticField, Some("jwt_secret"), false),
             ]
         );
+    }
+
+    #[test]
+    fn file_aware_env_pydantic_prefixes_and_aliases_and_local_helpers() {
+        let keys = |src: &str| -> Vec<(EnvApi, Option<String>, bool)> {
+            reads(src)
+                .into_iter()
+                .map(|r| (r.api, r.key, r.default.is_some()))
+                .collect()
+        };
+        assert_eq!(
+            keys("import environ\nenv = environ.FileAwareEnv()\nSECRET_KEY = env(\"SECRET_KEY\", default=\"x\")\n"),
+            [(EnvApi::DjangoEnviron, Some("SECRET_KEY".into()), true)]
+        );
+        let pydantic = "from pydantic import Field\nfrom pydantic_settings import BaseSettings, SettingsConfigDict\n\nclass Settings(BaseSettings):\n    model_config = SettingsConfigDict(env_prefix=\"APP_\")\n    jwt_secret: str = \"dev\"\n    db: str = Field(\"sqlite://\", validation_alias=\"DATABASE_URL\")\n    token: str = Field(...)\n\nclass Old(BaseSettings):\n    debug: bool = True\n    class Config:\n        env_prefix = \"OLD_\"\n";
+        assert_eq!(
+            keys(pydantic),
+            [
+                (EnvApi::PydanticField, Some("APP_jwt_secret".into()), true),
+                (EnvApi::PydanticField, Some("DATABASE_URL".into()), true),
+                (EnvApi::PydanticField, Some("OLD_debug".into()), true),
+            ]
+        );
+        let helper = "import os\n\ndef get_bool_from_env(name, default=False):\n    return os.environ.get(name, str(default)).lower() in (\"1\", \"true\")\n\nDEBUG = get_bool_from_env(\"DEBUG\", True)\nTLS = get_bool_from_env(\"USE_TLS\")\n";
+        let found = reads(helper);
+        let wrapped: Vec<&EnvRead> = found.iter().filter(|r| r.api == EnvApi::Wrapper).collect();
+        assert_eq!(wrapped.len(), 2);
+        assert_eq!(wrapped[0].key.as_deref(), Some("DEBUG"));
+        assert_eq!(wrapped[0].default_value(), Some(&Literal::Bool(true)));
+        assert!(wrapped[0].parsed_bool);
+        assert_eq!(wrapped[0].target.as_deref(), Some("DEBUG"));
+        // The helper's own default applies when the call gives none.
+        assert_eq!(wrapped[1].default_value(), Some(&Literal::Bool(false)));
     }
 
     #[test]

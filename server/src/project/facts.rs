@@ -106,7 +106,12 @@ pub enum TopLevel {
 #[derive(Clone, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct PythonFacts {
     pub top_level: Vec<TopLevel>,
+    /// Names the module binds at top level (functions, classes, assignments, imports), so
+    /// `gunicorn proj.wsgi:application` can be checked against `proj/wsgi.py`.
+    pub defines: Vec<String>,
     pub tasks: Vec<TaskFact>,
+    /// `app = Celery("proj")` at top level: (variable, main name).
+    pub celery_apps: Vec<(String, Option<String>)>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -184,13 +189,26 @@ impl FileFacts {
     }
 }
 
-/// Python modules that need a parse for their facts: settings modules and modules that read the
-/// environment, name a settings module or define Celery tasks. The rest have none.
+/// Python modules that have facts, and so need a parse for them: settings modules, and modules
+/// that read the environment, name a settings module, star-import, define Celery tasks or apps,
+/// or create the application object a server command names (`get_wsgi_application()`,
+/// `FastAPI()`, `Flask(__name__)`). The rest have none.
 pub fn python_needs_parse(path: &Path, text: &str) -> bool {
+    const MARKERS: &[&str] = &[
+        "import *",
+        "DJANGO_SETTINGS_MODULE",
+        "@shared_task",
+        "@task",
+        ".task(",
+        ".task\n",
+        "Celery(",
+        "_application()",
+        "FastAPI(",
+        "Flask(",
+        "Starlette(",
+    ];
     env_reads::may_read_env(text)
-        || text.contains("import *")
-        || text.contains("DJANGO_SETTINGS_MODULE")
-        || text.contains("task")
+        || MARKERS.iter().any(|m| text.contains(m))
         || crate::analysis::context::is_settings_path(path)
 }
 
@@ -234,7 +252,9 @@ pub fn python(path: &Path, text: &str, py: Option<&PythonFile>) -> FileFacts {
     environ_assignments(py, text, &mut facts);
     facts.python = Some(PythonFacts {
         top_level: top_level(py, text),
+        defines: defines(py, text),
         tasks: tasks(py, text),
+        celery_apps: celery_apps(py, text),
     });
     facts
 }
@@ -339,6 +359,82 @@ fn statement_facts(
     }
 }
 
+/// Top-level bindings: `def`, `class`, `NAME = ...`, `import x as NAME`.
+fn defines(py: &PythonFile, text: &str) -> Vec<String> {
+    let fields = python::fields();
+    let mut out = Vec::new();
+    let root = py.tree.root_node();
+    let mut cursor = root.walk();
+    for statement in root.named_children(&mut cursor) {
+        let definition = match statement.kind() {
+            "decorated_definition" => python::definition(statement),
+            _ => Some(statement),
+        };
+        let Some(node) = definition else { continue };
+        match node.kind() {
+            "function_definition" | "class_definition" => {
+                out.push(python::definition_name(node, text).to_string());
+            }
+            "expression_statement" => {
+                let left = node
+                    .named_child(0)
+                    .filter(|n| n.kind() == "assignment")
+                    .and_then(|a| a.child_by_field_id(fields.left));
+                if let Some(left) = left.filter(|l| l.kind() == "identifier") {
+                    out.push(python::text(left, text).to_string());
+                }
+            }
+            _ => {}
+        }
+    }
+    out.extend(py.names.bound_names().map(str::to_string));
+    out.sort();
+    out.dedup();
+    out
+}
+
+/// `app = Celery("proj", broker=...)` at top level.
+fn celery_apps(py: &PythonFile, text: &str) -> Vec<(String, Option<String>)> {
+    let mut out = Vec::new();
+    if !text.contains("Celery(") {
+        return out;
+    }
+    let fields = python::fields();
+    let root = py.tree.root_node();
+    let mut cursor = root.walk();
+    for statement in root.named_children(&mut cursor) {
+        let Some(assign) = statement
+            .named_child(0)
+            .filter(|n| n.kind() == "assignment")
+        else {
+            continue;
+        };
+        let (Some(left), Some(right)) = (
+            assign.child_by_field_id(fields.left),
+            assign.child_by_field_id(fields.right),
+        ) else {
+            continue;
+        };
+        let is_celery = right.kind() == "call"
+            && right
+                .child_by_field_id(fields.function)
+                .is_some_and(|f| python::short_name(f, text) == "Celery");
+        if !is_celery || left.kind() != "identifier" {
+            continue;
+        }
+        let main = python::arguments(right, text)
+            .and_then(|a| {
+                a.positional
+                    .first()
+                    .copied()
+                    .or_else(|| a.keyword("main").map(|k| k.0))
+            })
+            .and_then(|m| python::string_value(m, text));
+        out.push((python::text(left, text).to_string(), main));
+    }
+    out
+}
+
 const TASK_DECORATORS: &[&str] = &["shared_task", "task", "periodic_task"];
 
 fn tasks(py: &PythonFile, text: &str) -> Vec<TaskFact> {
@@ -356,10 +452,8 @@ fn tasks(py: &PythonFile, text: &str) -> Vec<TaskFact> {
         if definition.kind() != "function_definition" {
             continue;
         }
-        for decorator in py.ancestry.decorators(definition) {
-            let Some(expr) = decorator.named_child(0) else {
-                continue;
-            };
+        // `decorators` gives each decorator's expression: `shared_task` or `app.task(name=...)`.
+        for expr in py.ancestry.decorators(definition) {
             let (callee, call) = if expr.kind() == "call" {
                 (
                     expr.child_by_field_id(python::fields().function),
@@ -419,6 +513,27 @@ fn interpolated_default(value: &str) -> &str {
 fn command_facts(script: &Script, role: &str, out: &mut Vec<CommandFact>) {
     for command in &script.commands {
         out.push(command_fact(command, role));
+    }
+}
+
+/// `manage.py ... --settings=proj.settings.production` (or `--settings proj...`) on a command
+/// line names a settings module too.
+fn settings_arguments(script: &Script, out: &mut Vec<SettingsModuleRef>) {
+    for command in &script.commands {
+        let words = &command.words;
+        for (i, word) in words.iter().enumerate() {
+            let module = match word.text.strip_prefix("--settings=") {
+                Some(module) => Some(module.to_string()),
+                None if word.text == "--settings" => words.get(i + 1).map(|w| w.text.clone()),
+                None => None,
+            };
+            if let Some(module) = module.filter(|m| !m.is_empty() && !m.contains('$')) {
+                out.push(SettingsModuleRef {
+                    module,
+                    span: span(&word.range),
+                });
+            }
+        }
     }
 }
 
@@ -511,7 +626,9 @@ pub fn compose(file: &Compose, source: &str) -> FileFacts {
             ("command", &service.command),
         ] {
             if let Some(command) = command {
-                command_facts(&compose_command(command, source), role, &mut facts.commands);
+                let script = compose_command(command, source);
+                settings_arguments(&script, &mut facts.settings_modules);
+                command_facts(&script, role, &mut facts.commands);
             }
         }
         facts.services.push(ServiceFacts {
@@ -572,7 +689,9 @@ pub fn dockerfile(file: &Dockerfile) -> FileFacts {
                 }
                 "CMD" | "ENTRYPOINT" if Some(index) == file.stages.len().checked_sub(1) => {
                     let role = instruction.keyword.to_ascii_lowercase();
-                    command_facts(&instruction.commands(), &role, &mut facts.commands);
+                    let script = instruction.commands();
+                    settings_arguments(&script, &mut facts.settings_modules);
+                    command_facts(&script, &role, &mut facts.commands);
                 }
                 "RUN" if in_final => {
                     command_facts(&instruction.commands(), "run", &mut facts.commands);
@@ -634,6 +753,7 @@ pub fn shell(script: &Script) -> FileFacts {
         });
     }
     command_facts(script, "run", &mut facts.commands);
+    settings_arguments(script, &mut facts.settings_modules);
     for command in &script.commands {
         for prefix in &command.env {
             facts.env_sets.push(EnvSetFact {
@@ -652,6 +772,7 @@ pub fn procfile(file: &Procfile) -> FileFacts {
     let mut facts = FileFacts::default();
     for process in &file.processes {
         command_facts(&process.script, &process.name, &mut facts.commands);
+        settings_arguments(&process.script, &mut facts.settings_modules);
         for command in &process.script.commands {
             for prefix in &command.env {
                 if prefix.name == "DJANGO_SETTINGS_MODULE" {
@@ -762,5 +883,77 @@ fn extract_unguarded(path: &Path, kind: FileKind, text: &str) -> FileFacts {
         FileKind::Procfile => procfile(&crate::syntax::procfile::parse(text)),
         FileKind::GitIgnore | FileKind::DockerIgnore => ignore_file(text),
         FileKind::LockFile => FileFacts::default(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn python_facts() {
+        let text = "import os\nfrom celery import Celery, shared_task\nfrom .base import *\n\nos.environ.setdefault(\"DJANGO_SETTINGS_MODULE\", \"proj.settings.production\")\napp = Celery(\"proj\")\nDEBUG = os.getenv(\"DEBUG\", \"0\") == \"1\"\nif DEBUG:\n    ALLOWED_HOSTS = [\"*\"]\n\n@shared_task(name=\"billing.renew\")\ndef renew():\n    pass\n\nclass Worker:\n    pass\n";
+        let f = extract(Path::new("proj/celery.py"), FileKind::Python, text);
+        let py = f.python.as_ref().unwrap();
+        assert_eq!(f.settings_modules[0].module, "proj.settings.production");
+        assert_eq!(f.env_reads[0].name, "DEBUG");
+        assert_eq!(f.env_sets[0].name, "DJANGO_SETTINGS_MODULE");
+        assert_eq!(
+            py.celery_apps,
+            [("app".to_string(), Some("proj".to_string()))]
+        );
+        assert_eq!(py.tasks[0].name.as_deref(), Some("billing.renew"));
+        assert!(
+            py.defines.iter().any(|d| d == "renew") && py.defines.iter().any(|d| d == "Worker")
+        );
+        assert!(
+            matches!(&py.top_level[0], TopLevel::StarImport { module, conditional: false } if module == ".base")
+        );
+        assert!(py.top_level.iter().any(|t| matches!(t, TopLevel::Assign { name, conditional: true, .. } if name == "ALLOWED_HOSTS")));
+        // A module with none of these has no facts, and is not even parsed for them.
+        assert_eq!(
+            extract(
+                Path::new("app/views.py"),
+                FileKind::Python,
+                "def view(r):\n    return 1\n"
+            ),
+            FileFacts::default()
+        );
+    }
+
+    #[test]
+    fn deployment_file_facts() {
+        let compose = "services:\n  web:\n    build:\n      context: .\n      dockerfile: docker/Dockerfile\n    user: \"1000\"\n    command: python manage.py runserver --settings=proj.settings.dev\n    environment:\n      - DJANGO_SETTINGS_MODULE=${DJANGO_SETTINGS_MODULE:-proj.settings.production}\n";
+        let f = extract(Path::new("compose.yaml"), FileKind::Compose, compose);
+        let modules: Vec<&str> = f
+            .settings_modules
+            .iter()
+            .map(|m| m.module.as_str())
+            .collect();
+        assert_eq!(modules, ["proj.settings.production", "proj.settings.dev"]);
+        assert_eq!(
+            f.services[0].dockerfile.as_deref(),
+            Some("docker/Dockerfile")
+        );
+        assert_eq!(f.services[0].user.as_deref(), Some("1000"));
+        assert_eq!(
+            f.commands[0].program_words()[..3],
+            ["python", "manage.py", "runserver"]
+        );
+
+        let docker = "FROM python:3.12 AS base\nUSER app\nFROM base\nENV DJANGO_SETTINGS_MODULE=proj.settings.production\nCOPY docker/entrypoint.sh /entrypoint.sh\nHEALTHCHECK CMD curl -f http://localhost/\nENTRYPOINT [\"/entrypoint.sh\"]\n";
+        let f = extract(Path::new("Dockerfile"), FileKind::Dockerfile, docker);
+        let d = f.dockerfile.as_ref().unwrap();
+        assert_eq!(d.final_user.as_deref(), Some("app"));
+        assert_eq!(d.final_base, "python:3.12");
+        assert!(d.final_healthcheck);
+        assert_eq!(d.copied, ["docker/entrypoint.sh"]);
+        assert_eq!(f.settings_modules[0].module, "proj.settings.production");
+
+        let shell = "#!/bin/sh\nexport DJANGO_SETTINGS_MODULE=proj.settings.staging\nexec gosu app gunicorn proj.wsgi\n";
+        let f = extract(Path::new("entrypoint.sh"), FileKind::Shell, shell);
+        assert_eq!(f.settings_modules[0].module, "proj.settings.staging");
+        assert_eq!(f.commands[0].words[..2], ["exec", "gosu"]);
+        assert_eq!(f.commands[0].program_words()[0], "gunicorn");
     }
 }

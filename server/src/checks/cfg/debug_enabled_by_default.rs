@@ -235,6 +235,12 @@ fn comparison_holds(value: &str, read: &EnvRead) -> Option<bool> {
 /// Is debug on when the variable is unset? `None` when the code does not say.
 fn debug_when_unset(read: &EnvRead) -> Option<bool> {
     let value = read.default_value()?;
+    // A project's own helper may map its string default any way it likes
+    // (`_environ_get_and_map("DEBUG", "False", _AS_BOOL)`): only a boolean, or a helper that
+    // parses booleans, says what the default means.
+    if read.api == EnvApi::Wrapper && !read.parsed_bool && !matches!(value, Literal::Bool(_)) {
+        return None;
+    }
     if read.comparison.is_some() {
         return comparison_holds(value.as_str()?, read);
     }

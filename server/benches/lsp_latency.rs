@@ -249,20 +249,7 @@ const SMALL_SETTINGS: &str = "import os\n\nINSTALLED_APPS = [\"django.contrib.ad
 fn run_startup(root: &Path, uri: &str, text: &str) -> Startup {
     let mut client = Client::spawn();
     let root_uri = format!("file://{}", root.display());
-    client.send(&json!({
-        "jsonrpc": "2.0", "id": 1, "method": "initialize",
-        "params": {
-            "processId": null,
-            "rootUri": root_uri,
-            "workspaceFolders": [{"uri": root_uri, "name": "bench"}],
-            "capabilities": {
-                "general": {"positionEncodings": ["utf-16"]},
-                "textDocument": {"publishDiagnostics": {"versionSupport": true}},
-                "window": {"workDoneProgress": true},
-            },
-        }
-    }));
-    client.wait_for("the initialize response", |v| v["id"] == 1);
+    client.initialize(&root_uri, true);
     let initialized =
         client.send(&json!({"jsonrpc": "2.0", "method": "initialized", "params": {}}));
     let opened = client.send(&json!({
@@ -669,6 +656,25 @@ impl Client {
         }
     }
 
+    /// `initialize` with `root` as the workspace folder (UTF-16, versioned diagnostics, and
+    /// `$/progress` when `progress`); returns the response.
+    fn initialize(&mut self, root: &str, progress: bool) -> Value {
+        self.send(&json!({
+            "jsonrpc": "2.0", "id": 1, "method": "initialize",
+            "params": {
+                "processId": null,
+                "rootUri": root,
+                "workspaceFolders": [{"uri": root, "name": "bench"}],
+                "capabilities": {
+                    "general": {"positionEncodings": ["utf-16"]},
+                    "textDocument": {"publishDiagnostics": {"versionSupport": true}},
+                    "window": {"workDoneProgress": progress},
+                },
+            }
+        }));
+        self.wait_for("the initialize response", |v| v["id"] == 1).1
+    }
+
     /// Writes one message; returns the instant just before the write.
     fn send(&mut self, message: &Value) -> Instant {
         let body = serde_json::to_vec(message).expect("serialize");
@@ -737,19 +743,7 @@ fn run_server(uri: &str, text: &str, edits: &[Edit], warmup: usize) -> ServerRes
         .rsplit_once('/')
         .map(|(dir, _)| dir.to_string())
         .unwrap_or_default();
-    client.send(&json!({
-        "jsonrpc": "2.0", "id": 1, "method": "initialize",
-        "params": {
-            "processId": null,
-            "rootUri": root,
-            "workspaceFolders": [{"uri": root, "name": "bench"}],
-            "capabilities": {
-                "general": {"positionEncodings": ["utf-16"]},
-                "textDocument": {"publishDiagnostics": {"versionSupport": true}},
-            },
-        }
-    }));
-    let (_, init) = client.wait_for("the initialize response", |v| v["id"] == 1);
+    let init = client.initialize(&root, false);
     assert_eq!(
         init["result"]["capabilities"]["positionEncoding"], "utf-16",
         "the server should agree to UTF-16"

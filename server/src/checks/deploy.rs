@@ -19,6 +19,16 @@ pub fn severity_in(role: &FileRole, rule_severity: Severity) -> Option<Severity>
     }
 }
 
+/// [`severity_in`] with the rule's catalog severity.
+pub fn severity_of(rule: &str, role: &FileRole) -> Option<Severity> {
+    severity_in(role, crate::analysis::registry::meta(rule)?.severity)
+}
+
+/// The rule's catalog severity.
+pub fn catalog_severity(rule: &str) -> Option<Severity> {
+    crate::analysis::registry::meta(rule).map(|m| m.severity)
+}
+
 /// `${NAME:?NAME is required}`: compose and POSIX shells stop with this message when NAME is
 /// unset or empty, the deployment-file twin of `os.environ["NAME"]`.
 pub fn required(name: &str) -> String {

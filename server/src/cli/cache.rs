@@ -167,14 +167,20 @@ impl Cache {
         })
     }
 
+    /// Remembers that this run saw the file (its entry is kept even if the file is gone by the
+    /// end).
+    fn touch(&self, key: &Key) {
+        if let Ok(mut touched) = self.touched.lock() {
+            touched.insert(key.path.clone());
+        }
+    }
+
     /// The file's facts stored for the same content.
     pub fn facts(&self, key: &Key) -> Option<FileFacts> {
         if self.disabled.load(Ordering::Relaxed) {
             return None;
         }
-        if let Ok(mut touched) = self.touched.lock() {
-            touched.insert(key.path.clone());
-        }
+        self.touch(key);
         let entries = self.entries.lock().ok()?;
         let entry = entries.get(&key.path)?;
         (entry.content == key.content)
@@ -187,9 +193,7 @@ impl Cache {
         if self.disabled.load(Ordering::Relaxed) {
             return;
         }
-        if let Ok(mut touched) = self.touched.lock() {
-            touched.insert(key.path.clone());
-        }
+        self.touch(key);
         if let Ok(mut entries) = self.entries.lock() {
             let entry = entries.entry(key.path.clone()).or_insert_with(|| Entry {
                 content: key.content.clone(),
@@ -236,9 +240,7 @@ impl Cache {
         if self.disabled.load(Ordering::Relaxed) {
             return None;
         }
-        if let Ok(mut touched) = self.touched.lock() {
-            touched.insert(key.path.clone());
-        }
+        self.touch(key);
         let entries = self.entries.lock().ok()?;
         let entry = entries.get(&key.path)?;
         if entry.content != key.content || entry.config.as_deref() != Some(key.config.as_str()) {
@@ -317,12 +319,10 @@ impl Cache {
                     }),
                 })
                 .collect(),
-            content: key.content,
-            config: Some(key.config),
+            content: key.content.clone(),
+            config: Some(key.config.clone()),
         };
-        if let Ok(mut touched) = self.touched.lock() {
-            touched.insert(key.path.clone());
-        }
+        self.touch(&key);
         if let Ok(mut entries) = self.entries.lock() {
             entries.insert(key.path, entry);
             self.changed.store(true, Ordering::Relaxed);

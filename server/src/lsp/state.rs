@@ -423,6 +423,11 @@ impl State {
     /// Analyses every open document again except `uri` (the project changed under them).
     fn reanalyse_others(&mut self, uri: &Uri) -> Vec<AnalysisJob> {
         let uris: Vec<Uri> = self.docs.keys().filter(|u| *u != uri).cloned().collect();
+        self.reanalyse(uris)
+    }
+
+    /// A fresh generation for each of `uris`, and their analyses.
+    fn reanalyse(&mut self, uris: Vec<Uri>) -> Vec<AnalysisJob> {
         let mut jobs = Vec::new();
         for uri in uris {
             let generation = self.next_generation();
@@ -525,15 +530,7 @@ impl State {
 
     fn reanalyse_all(&mut self) -> Vec<AnalysisJob> {
         let uris: Vec<Uri> = self.docs.keys().cloned().collect();
-        let mut jobs = Vec::new();
-        for uri in uris {
-            let generation = self.next_generation();
-            if let Some(doc) = self.docs.get_mut(&uri) {
-                doc.generation = generation;
-            }
-            jobs.extend(self.schedule(&uri));
-        }
-        jobs
+        self.reanalyse(uris)
     }
 
     pub fn config_files_changed(&mut self) -> Vec<AnalysisJob> {

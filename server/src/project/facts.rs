@@ -677,14 +677,8 @@ pub fn dockerfile(file: &Dockerfile) -> FileFacts {
                     }
                 }
                 "COPY" | "ADD" if in_final => {
-                    let words: Vec<String> = instruction
-                        .words()
-                        .into_iter()
-                        .map(|w| w.text)
-                        .filter(|w| !w.starts_with("--"))
-                        .collect();
-                    if words.len() >= 2 {
-                        copied.extend(words[..words.len() - 1].iter().cloned());
+                    if let Some((sources, _)) = instruction.copy_operands() {
+                        copied.extend(sources.into_iter().map(|w| w.text));
                     }
                 }
                 "CMD" | "ENTRYPOINT" if Some(index) == file.stages.len().checked_sub(1) => {
@@ -754,8 +748,23 @@ pub fn shell(script: &Script) -> FileFacts {
     }
     command_facts(script, "run", &mut facts.commands);
     settings_arguments(script, &mut facts.settings_modules);
+    prefix_sets(script, &mut facts);
+    facts
+}
+
+/// `NAME=value command` prefixes: set for that command (a `DJANGO_SETTINGS_MODULE` one names
+/// the settings module it runs with).
+fn prefix_sets(script: &Script, facts: &mut FileFacts) {
     for command in &script.commands {
         for prefix in &command.env {
+            if prefix.name == "DJANGO_SETTINGS_MODULE" {
+                if let Some(value) = prefix.value.as_ref().filter(|v| !v.text.contains('$')) {
+                    facts.settings_modules.push(SettingsModuleRef {
+                        module: value.text.clone(),
+                        span: span(&prefix.range),
+                    });
+                }
+            }
             facts.env_sets.push(EnvSetFact {
                 name: prefix.name.clone(),
                 value: prefix.value.as_ref().map(|w| w.text.clone()),
@@ -765,7 +774,6 @@ pub fn shell(script: &Script) -> FileFacts {
             });
         }
     }
-    facts
 }
 
 pub fn procfile(file: &Procfile) -> FileFacts {
@@ -773,25 +781,7 @@ pub fn procfile(file: &Procfile) -> FileFacts {
     for process in &file.processes {
         command_facts(&process.script, &process.name, &mut facts.commands);
         settings_arguments(&process.script, &mut facts.settings_modules);
-        for command in &process.script.commands {
-            for prefix in &command.env {
-                if prefix.name == "DJANGO_SETTINGS_MODULE" {
-                    if let Some(value) = &prefix.value {
-                        facts.settings_modules.push(SettingsModuleRef {
-                            module: value.text.clone(),
-                            span: span(&prefix.range),
-                        });
-                    }
-                }
-                facts.env_sets.push(EnvSetFact {
-                    name: prefix.name.clone(),
-                    value: prefix.value.as_ref().map(|w| w.text.clone()),
-                    span: span(&prefix.name_range),
-                    origin: SetOrigin::CommandPrefix,
-                    service: None,
-                });
-            }
-        }
+        prefix_sets(&process.script, &mut facts);
     }
     facts
 }

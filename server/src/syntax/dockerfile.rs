@@ -350,6 +350,27 @@ impl Instruction {
         out
     }
 
+    /// A `COPY`/`ADD`'s sources and destination, its `--flags` left out.
+    pub fn copy_operands(&self) -> Option<(Vec<ArgWord>, ArgWord)> {
+        if !matches!(self.keyword.as_str(), "COPY" | "ADD") {
+            return None;
+        }
+        let mut words: Vec<ArgWord> = self
+            .words()
+            .into_iter()
+            .filter(|w| !w.text.starts_with("--"))
+            .collect();
+        let destination = words.pop()?;
+        (!words.is_empty()).then_some((words, destination))
+    }
+
+    /// The stage or image a `COPY --from=...` copies out of.
+    pub fn copy_from(&self) -> Option<String> {
+        self.words()
+            .into_iter()
+            .find_map(|w| w.text.strip_prefix("--from=").map(str::to_string))
+    }
+
     /// Exec form (`["gunicorn", "app.wsgi"]`): the words, each spanning its JSON string.
     pub fn exec_form(&self) -> Option<Vec<Word>> {
         let trimmed = self.args.text.trim();
@@ -533,11 +554,7 @@ impl Dockerfile {
             let mut sources = vec![stage.base.clone()];
             for instruction in self.stage_instructions(stage) {
                 if matches!(instruction.keyword.as_str(), "COPY" | "ADD") {
-                    for word in instruction.words() {
-                        if let Some(from) = word.text.strip_prefix("--from=") {
-                            sources.push(from.to_string());
-                        }
-                    }
+                    sources.extend(instruction.copy_from());
                 }
             }
             for source in sources {

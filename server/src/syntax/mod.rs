@@ -10,7 +10,43 @@ pub mod requirements;
 pub mod shell;
 pub mod yaml;
 
+use std::cell::RefCell;
 use std::path::Path;
+
+use tree_sitter::{Language, Parser, Tree};
+
+thread_local! {
+    /// One parser per grammar and thread (a parser is reusable but not shareable).
+    static PARSERS: RefCell<Vec<(&'static str, Parser)>> = const { RefCell::new(Vec::new()) };
+}
+
+/// Parses `text` with the grammar `name` (from `language`), reusing `old` (already `edit`ed) for
+/// an incremental reparse.
+pub(crate) fn parse_with(
+    name: &'static str,
+    language: impl FnOnce() -> Language,
+    text: &str,
+    old: Option<&Tree>,
+) -> Tree {
+    PARSERS.with(|parsers| {
+        let mut parsers = parsers.borrow_mut();
+        let index = match parsers.iter().position(|(n, _)| *n == name) {
+            Some(i) => i,
+            None => {
+                let mut parser = Parser::new();
+                parser
+                    .set_language(&language())
+                    .unwrap_or_else(|e| panic!("the {name} grammar does not fit tree-sitter: {e}"));
+                parsers.push((name, parser));
+                parsers.len() - 1
+            }
+        };
+        parsers[index]
+            .1
+            .parse(text, old)
+            .expect("parsing without a timeout or cancellation flag always yields a tree")
+    })
+}
 
 #[derive(
     Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
@@ -124,6 +160,36 @@ impl FileKind {
             FileKind::GitIgnore | FileKind::DockerIgnore | FileKind::LockFile
         )
     }
+}
+
+/// The spans of a tree's syntax errors (ERROR and MISSING nodes; an error inside an error counts
+/// once).
+pub fn error_spans(root: tree_sitter::Node) -> Vec<std::ops::Range<usize>> {
+    let mut out = Vec::new();
+    if !root.has_error() {
+        return out;
+    }
+    let mut cursor = root.walk();
+    let mut descend = true;
+    loop {
+        let node = cursor.node();
+        if descend {
+            if node.is_error() || node.is_missing() {
+                out.push(node.byte_range());
+            } else if node.has_error() && cursor.goto_first_child() {
+                continue;
+            }
+        }
+        if cursor.goto_next_sibling() {
+            descend = true;
+            continue;
+        }
+        if !cursor.goto_parent() {
+            break;
+        }
+        descend = false;
+    }
+    out
 }
 
 /// A tree-sitter parse of `text` for the kinds that have a grammar (Python, compose YAML, shell),

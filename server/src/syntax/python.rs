@@ -1,58 +1,16 @@
 //! Python parsing with tree-sitter-python, and the small amount of literal evaluation rules need.
 
-use std::cell::RefCell;
 use std::ops::Range;
-use tree_sitter::{Node, Parser, Tree};
-
-thread_local! {
-    static PARSER: RefCell<Parser> = RefCell::new(new_parser());
-}
-
-pub fn new_parser() -> Parser {
-    let mut parser = Parser::new();
-    parser
-        .set_language(&tree_sitter_python::LANGUAGE.into())
-        .expect("tree-sitter-python is ABI-compatible with the tree-sitter crate");
-    parser
-}
+use tree_sitter::{Node, Tree};
 
 /// Parses `text`, reusing `old` (already `edit`ed) for an incremental reparse.
 pub fn parse(text: &str, old: Option<&Tree>) -> Tree {
-    PARSER.with(|p| {
-        p.borrow_mut()
-            .parse(text, old)
-            .expect("parsing without a timeout or cancellation flag always yields a tree")
-    })
+    super::parse_with("python", || tree_sitter_python::LANGUAGE.into(), text, old)
 }
 
 /// Number of syntax errors (ERROR and MISSING nodes): a fix must not increase it.
 pub fn error_count(tree: &Tree) -> usize {
-    if !tree.root_node().has_error() {
-        return 0;
-    }
-    let mut count = 0;
-    let mut cursor = tree.walk();
-    let mut descend = true;
-    loop {
-        let node = cursor.node();
-        if descend {
-            if node.is_error() || node.is_missing() {
-                count += 1;
-            }
-            if node.has_error() && cursor.goto_first_child() {
-                continue;
-            }
-        }
-        if cursor.goto_next_sibling() {
-            descend = true;
-            continue;
-        }
-        if !cursor.goto_parent() {
-            break;
-        }
-        descend = false;
-    }
-    count
+    super::error_spans(tree.root_node()).len()
 }
 
 /// Field ids of the grammar, looked up once: `child_by_field_name` compares the name against

@@ -4,30 +4,13 @@
 //! scripts, Dockerfile `RUN`/`CMD`, compose `command:` and Procfile lines; `sh -c "..."` is read
 //! into as well.
 
-use std::cell::RefCell;
 use std::ops::Range;
 
-use tree_sitter::{Node, Parser, Tree};
-
-thread_local! {
-    static PARSER: RefCell<Parser> = RefCell::new(new_parser());
-}
-
-fn new_parser() -> Parser {
-    let mut parser = Parser::new();
-    parser
-        .set_language(&tree_sitter_bash::LANGUAGE.into())
-        .expect("tree-sitter-bash is ABI-compatible with the tree-sitter crate");
-    parser
-}
+use tree_sitter::{Node, Tree};
 
 /// Parses `text`, reusing `old` (already `edit`ed) for an incremental reparse.
 pub fn parse_tree(text: &str, old: Option<&Tree>) -> Tree {
-    PARSER.with(|p| {
-        p.borrow_mut()
-            .parse(text, old)
-            .expect("parsing without a timeout or cancellation flag always yields a tree")
-    })
+    super::parse_with("bash", || tree_sitter_bash::LANGUAGE.into(), text, old)
 }
 
 /// One word of a command line, as the program receives it.

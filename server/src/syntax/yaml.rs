@@ -7,31 +7,14 @@
 //! [`MAX_NODES`] nodes are cut off (and `truncated` says so), so a "billion laughs" document or a
 //! 5 MB file costs time linear in its size.
 
-use std::cell::RefCell;
 use std::collections::HashMap;
 use std::ops::Range;
 
-use tree_sitter::{Node as TsNode, Parser, Tree};
-
-thread_local! {
-    static PARSER: RefCell<Parser> = RefCell::new(new_parser());
-}
-
-fn new_parser() -> Parser {
-    let mut parser = Parser::new();
-    parser
-        .set_language(&tree_sitter_yaml::LANGUAGE.into())
-        .expect("tree-sitter-yaml is ABI-compatible with the tree-sitter crate");
-    parser
-}
+use tree_sitter::{Node as TsNode, Tree};
 
 /// Parses `text`, reusing `old` (already `edit`ed) for an incremental reparse.
 pub fn parse_tree(text: &str, old: Option<&Tree>) -> Tree {
-    PARSER.with(|p| {
-        p.borrow_mut()
-            .parse(text, old)
-            .expect("parsing without a timeout or cancellation flag always yields a tree")
-    })
+    super::parse_with("yaml", || tree_sitter_yaml::LANGUAGE.into(), text, old)
 }
 
 /// tree-sitter-yaml's scanner keeps line numbers in 16 bits: it cannot read past this line.
@@ -224,7 +207,7 @@ fn read_tree(tree: &Tree, text: &str) -> Yaml {
     };
     let mut yaml = Yaml::default();
     let root = tree.root_node();
-    collect_errors(root, &mut yaml.errors);
+    yaml.errors = super::error_spans(root);
     let mut cursor = root.walk();
     for document in root.named_children(&mut cursor) {
         if document.kind() != "document" {
@@ -244,32 +227,6 @@ fn read_tree(tree: &Tree, text: &str) -> Yaml {
     }
     yaml.truncated = reader.truncated;
     yaml
-}
-
-fn collect_errors(root: TsNode, out: &mut Vec<Range<usize>>) {
-    if !root.has_error() {
-        return;
-    }
-    let mut cursor = root.walk();
-    let mut descend = true;
-    loop {
-        let node = cursor.node();
-        if descend {
-            if node.is_error() || node.is_missing() {
-                out.push(node.byte_range());
-            } else if node.has_error() && cursor.goto_first_child() {
-                continue;
-            }
-        }
-        if cursor.goto_next_sibling() {
-            descend = true;
-            continue;
-        }
-        if !cursor.goto_parent() {
-            break;
-        }
-        descend = false;
-    }
 }
 
 struct Reader<'s> {
@@ -521,16 +478,28 @@ fn mark_aliased(node: &mut Node) {
 }
 
 /// Line folding of flow scalars: a single line break becomes a space, an empty line a newline,
-/// and each line's surrounding white space goes.
+/// and the white space around each break goes.
 fn fold_lines(raw: &str) -> String {
     if !raw.contains(['\n', '\r']) {
         return raw.to_string();
     }
+    fold(&raw.lines().collect::<Vec<_>>())
+}
+
+/// Joins the lines of a multi-line flow scalar as YAML folds them.
+fn fold(lines: &[&str]) -> String {
+    let count = lines.len();
     let mut out = String::new();
     let mut pending_breaks = 0;
-    for (i, line) in raw.lines().enumerate() {
-        let line = if i == 0 { line.trim_end() } else { line.trim() };
-        if line.is_empty() && i > 0 {
+    for (i, line) in lines.iter().enumerate() {
+        let mut piece = *line;
+        if i > 0 {
+            piece = piece.trim_start_matches([' ', '\t']);
+        }
+        if i + 1 < count {
+            piece = piece.trim_end_matches([' ', '\t']);
+        }
+        if piece.is_empty() && i > 0 && i + 1 < count {
             pending_breaks += 1;
             continue;
         }
@@ -542,13 +511,12 @@ fn fold_lines(raw: &str) -> String {
             }
         }
         pending_breaks = 0;
-        out.push_str(line);
+        out.push_str(piece);
     }
     out
 }
 
 fn unescape_double(raw: &str) -> String {
-    let mut out = String::with_capacity(raw.len());
     let mut chars = raw.chars().peekable();
     let mut line = String::new();
     let mut lines: Vec<String> = Vec::new();
@@ -608,31 +576,7 @@ fn unescape_double(raw: &str) -> String {
     if lines.len() == 1 {
         return lines.pop().unwrap_or_default();
     }
-    let count = lines.len();
-    let mut pending_breaks = 0;
-    for (i, l) in lines.iter().enumerate() {
-        let mut piece = l.as_str();
-        if i > 0 {
-            piece = piece.trim_start_matches([' ', '\t']);
-        }
-        if i + 1 < count {
-            piece = piece.trim_end_matches([' ', '\t']);
-        }
-        if piece.is_empty() && i > 0 && i + 1 < count {
-            pending_breaks += 1;
-            continue;
-        }
-        if i > 0 {
-            if pending_breaks > 0 {
-                out.extend(std::iter::repeat_n('\n', pending_breaks));
-            } else {
-                out.push(' ');
-            }
-        }
-        pending_breaks = 0;
-        out.push_str(piece);
-    }
-    out
+    fold(&lines.iter().map(String::as_str).collect::<Vec<_>>())
 }
 
 /// The content of a `|` (literal) or `>` (folded) block scalar, with its chomping indicator

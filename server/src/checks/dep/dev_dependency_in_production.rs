@@ -81,24 +81,23 @@ fn stages_installing_into_image(dockerfile: &crate::syntax::dockerfile::Dockerfi
             if !matches!(instruction.keyword.as_str(), "COPY" | "ADD") {
                 continue;
             }
-            let words: Vec<String> = instruction.words().into_iter().map(|w| w.text).collect();
-            let Some(from) = words.iter().find_map(|w| w.strip_prefix("--from=")) else {
+            let (Some(from), Some((sources, _))) =
+                (instruction.copy_from(), instruction.copy_operands())
+            else {
                 continue;
             };
-            let sources: Vec<&String> = words.iter().filter(|w| !w.starts_with("--")).collect();
-            let environment = sources.split_last().is_some_and(|(_, sources)| {
-                sources.iter().any(|s| {
-                    [
-                        "venv",
-                        "site-packages",
-                        "/usr/local",
-                        ".local",
-                        "/install",
-                        "/opt/",
-                    ]
-                    .iter()
-                    .any(|marker| s.contains(marker))
-                })
+            let from = from.as_str();
+            let environment = sources.iter().any(|s| {
+                [
+                    "venv",
+                    "site-packages",
+                    "/usr/local",
+                    ".local",
+                    "/install",
+                    "/opt/",
+                ]
+                .iter()
+                .any(|marker| s.text.contains(marker))
             });
             let found = dockerfile.stages.iter().position(|s| {
                 s.name

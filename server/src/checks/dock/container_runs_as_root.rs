@@ -193,21 +193,13 @@ fn copied_as(dockerfile: &Dockerfile, target: &str) -> Vec<String> {
     let target_name = target.rsplit('/').next().unwrap_or(target);
     let mut out = Vec::new();
     for instruction in &dockerfile.instructions {
-        if !matches!(instruction.keyword.as_str(), "COPY" | "ADD") {
-            continue;
-        }
-        let words: Vec<String> = instruction
-            .words()
-            .into_iter()
-            .map(|w| w.text)
-            .filter(|w| !w.starts_with("--"))
-            .collect();
-        let Some((destination, sources)) = words.split_last() else {
+        let Some((sources, destination)) = instruction.copy_operands() else {
             continue;
         };
+        let destination = destination.text;
         let to_file = destination == target || destination.ends_with(&format!("/{target_name}"));
         if to_file && sources.len() == 1 {
-            if let Some(name) = sources[0].rsplit('/').next() {
+            if let Some(name) = sources[0].text.rsplit('/').next() {
                 out.push(name.to_string());
             }
         }

@@ -43,18 +43,14 @@ impl Rule for CopyContextWithoutDockerignore {
                 continue;
             }
             for instruction in dockerfile.stage_instructions(stage) {
-                if !matches!(instruction.keyword.as_str(), "COPY" | "ADD") {
+                // A copy from another stage or image takes nothing from the context.
+                if instruction.copy_from().is_some() {
                     continue;
                 }
-                let words = instruction.words();
-                if words.iter().any(|w| w.text.starts_with("--from=")) {
-                    continue; // copies from another stage or image, not from the context
-                }
-                let sources: Vec<_> = words.iter().filter(|w| !w.text.starts_with("--")).collect();
-                let Some((_, sources)) = sources.split_last() else {
+                let Some((sources, _)) = instruction.copy_operands() else {
                     continue;
                 };
-                for source in sources {
+                for source in &sources {
                     let name = source.text.trim_end_matches('/');
                     let file_name = name.rsplit('/').next().unwrap_or(name);
                     if is_dotenv_name(file_name)

@@ -29,8 +29,7 @@ impl Rule for MigrateOnContainerStart {
     }
 
     fn check(&self, file: &File, out: &mut Vec<Diagnostic>) {
-        let Some(rule_severity) = crate::analysis::registry::meta(self.id()).map(|m| m.severity)
-        else {
+        let Some(rule_severity) = deploy::catalog_severity(self.id()) else {
             return;
         };
         let role = &file.role;
@@ -79,38 +78,51 @@ impl Rule for MigrateOnContainerStart {
         }
         if let Some(procfile) = file.procfile {
             for process in procfile.processes.iter().filter(|p| !p.is_release()) {
-                for command in &process.script.commands {
-                    let Some((what, word)) = schema_command(command.program()) else {
-                        continue;
-                    };
-                    out.push(finding(
-                        id,
-                        command,
-                        word.range.clone(),
-                        what,
-                        &format!("the `{}` process runs", process.name),
-                        "move it to a `release:` process, which runs once per deploy",
-                        rule_severity,
-                    ));
-                }
+                report_every_run(
+                    id,
+                    &process.script.commands,
+                    &format!("the `{}` process runs", process.name),
+                    "move it to a `release:` process, which runs once per deploy",
+                    rule_severity,
+                    out,
+                );
             }
         }
         let script_name = crate::project::roles::lowercase_stem(file.path);
         if let (Some(script), true) = (file.shell, role.entrypoint && !one_shot_job(&script_name)) {
-            for command in &script.commands {
-                let Some((what, word)) = schema_command(command.program()) else {
-                    continue;
-                };
-                out.push(finding(
-                    id,
-                    command,
-                    word.range.clone(),
-                    what,
-                    "this entrypoint runs",
-                    "run migrations once per deploy instead (a release step, a one-off job or an init container) and keep the entrypoint to starting the server",
-                    rule_severity,
-                ));
-            }
+            report_every_run(
+                id,
+                &script.commands,
+                "this entrypoint runs",
+                "run migrations once per deploy instead (a release step, a one-off job or an init container) and keep the entrypoint to starting the server",
+                rule_severity,
+                out,
+            );
+        }
+    }
+}
+
+/// Commands that run on every start (an entrypoint's, a Procfile process's): each schema
+/// command among them is a finding.
+fn report_every_run(
+    id: &'static str,
+    commands: &[SimpleCommand],
+    place: &str,
+    advice: &str,
+    severity: Severity,
+    out: &mut Vec<Diagnostic>,
+) {
+    for command in commands {
+        if let Some((what, word)) = schema_command(command.program()) {
+            out.push(finding(
+                id,
+                command,
+                word.range.clone(),
+                what,
+                place,
+                advice,
+                severity,
+            ));
         }
     }
 }

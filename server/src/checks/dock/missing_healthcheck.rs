@@ -22,11 +22,7 @@ impl Rule for MissingHealthcheck {
 
     fn check(&self, file: &File, out: &mut Vec<Diagnostic>) {
         let Some(compose) = file.compose else { return };
-        let Some(rule_severity) = crate::analysis::registry::meta(self.id()).map(|m| m.severity)
-        else {
-            return;
-        };
-        let Some(severity) = deploy::severity_in(&file.role, rule_severity) else {
+        let Some(severity) = deploy::severity_of(self.id(), &file.role) else {
             return;
         };
         for service in &compose.services {

@@ -25,11 +25,7 @@ impl Rule for ComposeSecretValue {
 
     fn check(&self, file: &File, out: &mut Vec<Diagnostic>) {
         let Some(compose) = file.compose else { return };
-        let Some(meta_severity) = crate::analysis::registry::meta(self.id()).map(|m| m.severity)
-        else {
-            return;
-        };
-        let Some(severity) = deploy::severity_in(&file.role, meta_severity) else {
+        let Some(severity) = deploy::severity_of(self.id(), &file.role) else {
             return;
         };
         // A variable shared through an anchor is written once: one finding for it.

@@ -20,8 +20,7 @@ impl Rule for ShellSecretDefault {
 
     fn check(&self, file: &File, out: &mut Vec<Diagnostic>) {
         let Some(script) = file.shell else { return };
-        let Some(rule_severity) = crate::analysis::registry::meta(self.id()).map(|m| m.severity)
-        else {
+        let Some(rule_severity) = deploy::catalog_severity(self.id()) else {
             return;
         };
         let severity = if file.role.entrypoint && !file.role.development {

@@ -507,6 +507,8 @@ fn in_process(tree: &Path) -> InProcess {
     // their own analysis, one parse each), then the project.
     let model_start = Instant::now();
     let mut builder = preflight::project::ProjectBuilder::new(Some(tree));
+    // What git ignores around the tree, as `check` reads it (the tree sits in an ignored folder).
+    builder.read_repository();
     let mut facts = Vec::with_capacity(texts.len());
     for (path, kind, text) in &texts {
         let f = preflight::project::depends_on_other_files(path, *kind, text)

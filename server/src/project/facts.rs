@@ -11,7 +11,7 @@ use tree_sitter::Node;
 
 use crate::analysis::context::PythonFile;
 use crate::analysis::env_reads::{self, EnvApi};
-use crate::syntax::compose::{self, Compose};
+use crate::syntax::compose::Compose;
 use crate::syntax::dockerfile::Dockerfile;
 use crate::syntax::procfile::Procfile;
 use crate::syntax::pyproject::PyProject;
@@ -546,58 +546,6 @@ fn command_fact(command: &SimpleCommand, role: &str) -> CommandFact {
     }
 }
 
-/// The words of a compose `command:`/`entrypoint:`, read as shell when it is a string. Spans
-/// point into the string when it is written verbatim, else at the whole string.
-pub fn compose_command(command: &compose::Command, source: &str) -> Script {
-    match command {
-        compose::Command::String(text) => {
-            let raw = &source[text.range.clone()];
-            let origin = if raw == text.text {
-                Some(text.range.start)
-            } else if raw.len() == text.text.len() + 2 && raw[1..raw.len() - 1] == text.text {
-                Some(text.range.start + 1)
-            } else {
-                None
-            };
-            let whole = text.range.clone();
-            crate::syntax::shell::read_embedded(&text.text, &|r| match origin {
-                Some(o) => o + r.start..o + r.end,
-                None => whole.clone(),
-            })
-        }
-        compose::Command::List(words) => {
-            let mut script = Script::default();
-            if let (Some(first), Some(last)) = (words.first(), words.last()) {
-                let list = SimpleCommand {
-                    words: words
-                        .iter()
-                        .map(|w| crate::syntax::shell::Word {
-                            text: w.text.clone(),
-                            range: w.range.clone(),
-                        })
-                        .collect(),
-                    range: first.range.start..last.range.end,
-                    env: Vec::new(),
-                };
-                // `["sh", "-c", "python manage.py migrate && ..."]`: read the script too.
-                let program = list.program();
-                if program.len() >= 3
-                    && matches!(program[0].text.rsplit('/').next(), Some("sh" | "bash"))
-                    && program[1].text == "-c"
-                {
-                    let inner = &program[2];
-                    let range = inner.range.clone();
-                    let nested =
-                        crate::syntax::shell::read_embedded(&inner.text, &|_| range.clone());
-                    script.commands.extend(nested.commands);
-                }
-                script.commands.insert(0, list);
-            }
-            script
-        }
-    }
-}
-
 pub fn compose(file: &Compose, source: &str) -> FileFacts {
     let mut facts = FileFacts::default();
     for service in &file.services {
@@ -626,7 +574,7 @@ pub fn compose(file: &Compose, source: &str) -> FileFacts {
             ("command", &service.command),
         ] {
             if let Some(command) = command {
-                let script = compose_command(command, source);
+                let script = command.script(source);
                 settings_arguments(&script, &mut facts.settings_modules);
                 command_facts(&script, role, &mut facts.commands);
             }

@@ -5,6 +5,7 @@
 
 use std::ops::Range;
 
+use super::shell::{Script, SimpleCommand};
 use super::yaml::{self, Node, Style, Value, Yaml};
 
 #[derive(Debug, Default)]
@@ -104,6 +105,60 @@ fn command(node: &Node) -> Option<Command> {
         Value::Scalar(_) => text_of(node).map(Command::String),
         Value::Seq(items) => Some(Command::List(items.iter().filter_map(text_of).collect())),
         _ => None,
+    }
+}
+
+impl Command {
+    /// The words of a compose `command:`/`entrypoint:`, read as shell when it is a string (and
+    /// into `sh -c "..."` when it is a list). Spans point into the string when it is written
+    /// verbatim, else at the whole string.
+    pub fn script(&self, source: &str) -> Script {
+        match self {
+            Command::String(text) => {
+                let raw = &source[text.range.clone()];
+                let origin = if raw == text.text {
+                    Some(text.range.start)
+                } else if raw.len() == text.text.len() + 2 && raw[1..raw.len() - 1] == text.text {
+                    Some(text.range.start + 1)
+                } else {
+                    None
+                };
+                let whole = text.range.clone();
+                super::shell::read_embedded(&text.text, &|r| match origin {
+                    Some(o) => o + r.start..o + r.end,
+                    None => whole.clone(),
+                })
+            }
+            Command::List(words) => {
+                let mut script = Script::default();
+                if let (Some(first), Some(last)) = (words.first(), words.last()) {
+                    let list = SimpleCommand {
+                        words: words
+                            .iter()
+                            .map(|w| super::shell::Word {
+                                text: w.text.clone(),
+                                range: w.range.clone(),
+                            })
+                            .collect(),
+                        range: first.range.start..last.range.end,
+                        env: Vec::new(),
+                    };
+                    // `["sh", "-c", "python manage.py migrate && ..."]`: read the script too.
+                    let program = list.program();
+                    if program.len() >= 3
+                        && matches!(program[0].text.rsplit('/').next(), Some("sh" | "bash"))
+                        && program[1].text == "-c"
+                    {
+                        let inner = &program[2];
+                        let range = inner.range.clone();
+                        let nested = super::shell::read_embedded(&inner.text, &|_| range.clone());
+                        script.commands.extend(nested.commands);
+                    }
+                    script.commands.insert(0, list);
+                }
+                script
+            }
+        }
     }
 }
 

@@ -4,7 +4,6 @@
 
 use crate::analysis::{Diagnostic, File, Rule, Severity};
 use crate::checks::deploy;
-use crate::project::facts::compose_command;
 use crate::syntax::shell::{Script, SimpleCommand};
 use crate::syntax::FileKind;
 
@@ -50,9 +49,7 @@ impl Rule for MigrateOnContainerStart {
                     .into_iter()
                     .flatten()
                 {
-                    script
-                        .commands
-                        .extend(compose_command(command, file.text).commands);
+                    script.commands.extend(command.script(file.text).commands);
                 }
                 let place = format!("service `{}` runs", service.name);
                 report_start_command(id, &script.commands, &place, severity, out);

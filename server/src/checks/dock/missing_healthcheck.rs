@@ -3,7 +3,7 @@
 
 use crate::analysis::{Diagnostic, File, Rule};
 use crate::checks::deploy;
-use crate::project::facts::{compose_command, ServiceFacts};
+use crate::project::facts::ServiceFacts;
 use crate::syntax::compose::Service;
 use crate::syntax::FileKind;
 
@@ -67,7 +67,8 @@ fn serves_the_application(file: &File, service: &Service) -> bool {
         .into_iter()
         .flatten()
         .any(|command| {
-            compose_command(command, file.text)
+            command
+                .script(file.text)
                 .commands
                 .iter()
                 .any(|c| starts_server(c.program()))

@@ -400,6 +400,8 @@ impl Server {
         let mut child = Command::new(env!("CARGO_BIN_EXE_preflight"))
             .args(["server", "--stdio"])
             .current_dir(&dir.0)
+            // The rule documentation the server links to is written under the cache directory.
+            .env("XDG_CACHE_HOME", dir.0.join("cache"))
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
@@ -1147,6 +1149,39 @@ fn fix_all_leaves_behaviour_changing_fixes_alone_when_unsafe_fixes_are_off() {
     server.shutdown_and_exit();
 }
 
+#[test]
+fn fix_on_save_off_answers_only_a_fix_all_the_user_asks_for() {
+    let mut server = Server::start(
+        "fix-on-save-off",
+        Init {
+            options: Some(json!({ "fixOnSave": false })),
+            ..Init::default()
+        },
+    );
+    let py = server.open("settings.py", "python", MANY);
+    assert_eq!(server.diagnostics(&py.uri, Some(1)).len(), 4);
+    let fix_all = |server: &mut Server, trigger_kind: u8| {
+        let result = server.request(
+            "textDocument/codeAction",
+            json!({
+                "textDocument": { "uri": py.uri },
+                "range": range(pos(0, 0), pos(0, 0)),
+                "context": { "diagnostics": [], "only": ["source.fixAll"], "triggerKind": trigger_kind },
+            }),
+        );
+        result.as_array().cloned().unwrap_or_default()
+    };
+    // What an editor asks for on its own when saving (triggerKind Automatic): nothing.
+    assert_eq!(titles(&fix_all(&mut server, 2)), Vec::<&str>::new());
+    // A "Fix all" command or the Source Action menu (Invoked): the fix-all.
+    let invoked = fix_all(&mut server, 1);
+    assert_eq!(
+        titles(&invoked),
+        ["Preflight: fix all (3 fixable problems)"]
+    );
+    server.shutdown_and_exit();
+}
+
 /// Applies a WorkspaceEdit to a copy without telling the server (to inspect an offered edit).
 fn apply_workspace_edit_locally(doc: &mut Doc, edit: &Value) {
     for c in edit_as_changes(doc, edit) {
@@ -1508,16 +1543,35 @@ fn hover_explains_the_rule() {
     let mut server = start("hover");
     let doc = server.open("settings.py", "python", SETTINGS);
     let d = server.diagnostics(&doc.uri, Some(1));
+    let finding = diagnostic(&d, "SEC001");
+    // The rule id links to the rule's documentation: the page `preflight explain` prints.
+    let href = finding["codeDescription"]["href"]
+        .as_str()
+        .unwrap_or_else(|| panic!("no codeDescription.href: {finding}"));
+    let page = href.strip_prefix("file://").expect("a file: URL");
+    assert!(page.ends_with("/SEC001.md"), "{href}");
+    let page = std::fs::read_to_string(page).expect("the linked page exists");
+    assert!(page.starts_with("# SEC001 `secret-env-default`"), "{page}");
+    assert!(page.contains("## What it does"), "{page}");
+
     let hover = server.hover(&doc.uri, pos(1, 20));
     assert_eq!(hover["contents"]["kind"], "markdown", "{hover}");
     let value = hover["contents"]["value"].as_str().expect("markdown text");
-    assert!(value.contains("SEC001"), "{value}");
-    assert!(value.contains("What it does"), "{value}");
+    // One concise section: the linked id and name, the message, the fix; not the whole page.
     assert!(
-        value.contains("Finds secrets and credentials read from the environment"),
+        value.starts_with(&format!(
+            "**[SEC001]({href})** `secret-env-default` · error"
+        )),
         "{value}"
     );
-    assert_eq!(hover["range"], diagnostic(&d, "SEC001")["range"]);
+    assert!(
+        value.contains(finding["message"].as_str().unwrap()),
+        "{value}"
+    );
+    assert!(value.contains("\n\nFix: "), "{value}");
+    assert!(!value.contains("What it does"), "{value}");
+    assert!(!value.lines().any(|l| l.starts_with("# ")), "{value}");
+    assert_eq!(hover["range"], finding["range"]);
     // Nothing to say outside a finding.
     assert_eq!(server.hover(&doc.uri, pos(0, 3)), Value::Null);
     server.shutdown_and_exit();

@@ -7,5 +7,6 @@ pub mod cli;
 pub mod config;
 pub mod lsp;
 pub mod project;
+pub mod rule_docs;
 pub mod syntax;
 pub mod text;

@@ -1,6 +1,6 @@
 //! `preflight check`, `preflight rules`, `preflight explain`.
 
-mod cache;
+pub(crate) mod cache;
 mod output;
 
 use std::path::{Path, PathBuf};

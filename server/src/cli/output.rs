@@ -166,7 +166,7 @@ pub fn sarif(out: &mut dyn Write, results: &[FileResult]) -> io::Result<()> {
     let rules: Vec<Value> = registry::all()
         .iter()
         .map(|m| {
-            json!({
+            let mut rule = json!({
                 "id": m.id,
                 "name": m.name,
                 "shortDescription": {"text": m.summary},
@@ -174,7 +174,13 @@ pub fn sarif(out: &mut dyn Write, results: &[FileResult]) -> io::Result<()> {
                 "help": {"text": registry::explain(m), "markdown": registry::explain(m)},
                 "defaultConfiguration": {"level": sarif_level(m.severity)},
                 "properties": {"category": m.category},
-            })
+            });
+            // A published page only: a file on the machine that ran the check means nothing to
+            // whoever reads the report.
+            if let Some(url) = crate::rule_docs::web_url(&m.id) {
+                rule["helpUri"] = json!(url);
+            }
+            rule
         })
         .collect();
     let mut sarif_results = Vec::new();

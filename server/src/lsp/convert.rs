@@ -7,6 +7,7 @@ use ropey::Rope;
 use tower_lsp_server::ls_types::{self as lsp, NumberOrString, Position};
 
 use crate::analysis::{Diagnostic, Severity};
+use crate::rule_docs;
 use crate::text::{byte_to_position, position_to_byte, LinePosition, PositionEncoding};
 
 pub fn to_line_position(p: Position) -> LinePosition {
@@ -53,6 +54,9 @@ pub fn to_lsp_diagnostic(
         range: to_range(rope, &d.range, encoding),
         severity: Some(severity(d.severity)),
         code: Some(NumberOrString::String(d.rule.to_string())),
+        code_description: rule_docs::url(d.rule)
+            .and_then(|href| href.parse::<lsp::Uri>().ok())
+            .map(|href| lsp::CodeDescription { href }),
         source: Some("preflight".to_string()),
         message: d.message.clone(),
         ..Default::default()

@@ -661,8 +661,11 @@ impl State {
                 }));
             }
         }
+        // `fixOnSave = false` turns off what the editor asks for on its own (on save); fix-all
+        // asked for by the user (a command, the Source Action menu) still answers.
+        let invoked = params.context.trigger_kind == Some(CodeActionTriggerKind::INVOKED);
         if wants(FIX_ALL_KIND)
-            && config.fix_on_save()
+            && (config.fix_on_save() || invoked)
             && latest.findings.iter().any(|d| config.fix_all_applies(d))
         {
             let (fixed, count) = fix_all(&path, kind, text, &project, &filter, &|d| {
@@ -691,7 +694,7 @@ impl State {
             .text_document
             .uri
             .clone();
-        let (latest, _, _, _) = self.current(&uri)?;
+        let (latest, config, _, _) = self.current(&uri)?;
         let at = to_byte(
             &latest.rope,
             params.text_document_position_params.position,
@@ -704,19 +707,11 @@ impl State {
             .collect();
         let first = under.first()?;
         let mut seen = HashSet::new();
-        let mut sections = Vec::new();
-        for finding in &under {
-            if !seen.insert(finding.rule) {
-                continue;
-            }
-            let docs = registry::meta(finding.rule)
-                .map(registry::explain)
-                .unwrap_or_default();
-            sections.push(format!(
-                "**{}**: {}\n\n{}",
-                finding.rule, finding.message, docs
-            ));
-        }
+        let sections: Vec<String> = under
+            .iter()
+            .filter(|finding| seen.insert((finding.rule, &finding.message)))
+            .map(|finding| hover_section(finding, &config))
+            .collect();
         Some(Hover {
             contents: HoverContents::Markup(MarkupContent {
                 kind: MarkupKind::Markdown,
@@ -725,4 +720,44 @@ impl State {
             range: Some(to_range(&latest.rope, &first.range, encoding)),
         })
     }
+}
+
+/// One finding in a hover: the rule id (linked to its documentation) and name, the message, and
+/// what fixes it. The whole rule page is one click away, not pasted into the tooltip.
+fn hover_section(finding: &Finding, config: &Config) -> String {
+    let meta = registry::meta(finding.rule);
+    let id = match crate::rule_docs::url(finding.rule) {
+        Some(href) => format!("[{}]({href})", finding.rule),
+        None => finding.rule.to_string(),
+    };
+    let name = meta.map(|m| format!(" `{}`", m.name)).unwrap_or_default();
+    let fix = match &finding.fix {
+        Some(fix) if config.fix_all_applies(finding) && config.fix_on_save() => {
+            format!(
+                "Fix: {} (quick fix; also applied by fix-all on save)",
+                fix.title
+            )
+        }
+        Some(fix) if fix.applicability == Applicability::Safe => {
+            format!("Fix: {} (quick fix)", fix.title)
+        }
+        Some(fix) => format!(
+            "Fix: {} (quick fix; changes behaviour, so fix-all leaves it to you)",
+            fix.title
+        ),
+        None => meta
+            .and_then(|m| m.docs.fix.trim().split("\n\n").next())
+            .map(|first| format!("How to fix: {}", first.trim()))
+            .unwrap_or_default(),
+    };
+    let mut section = format!(
+        "**{id}**{name} · {}\n\n{}",
+        finding.severity.as_str(),
+        finding.message
+    );
+    if !fix.is_empty() {
+        section.push_str("\n\n");
+        section.push_str(&fix);
+    }
+    section
 }

@@ -3,7 +3,8 @@
 //! headless Chromium by tests/vscode/e2e.js. The steps are the user's: the status bar item,
 //! squiggles and Problems entries on a Python settings module and on an env file, the hover, a
 //! quick fix from the Ctrl+. menu, a settings change turning a rule off, fix-all on save writing
-//! the file, and the "Fix all" and "Show output" commands. Screenshots go to
+//! the file, the "Fix all" and "Show output" commands, the workspace scan's progress in the
+//! status bar, and the notification for a binary that is too old. Screenshots go to
 //! `target/vscode-e2e/screenshots/`.
 //!
 //! What it needs is installed on first run into `target/vscode-e2e` by tests/vscode/install.sh
@@ -70,6 +71,8 @@ fn extension_works_in_vs_code() {
         "problems after \"preflight.ignore\": [\"CFG019\"]",
         "docker-compose.yml on disk after save",
         "Preflight: Fix all applied",
+        "notification: ",
+        "status bar texts seen: ",
         "OK: VS Code end-to-end passed",
     ] {
         assert!(stdout.contains(step), "missing step {step:?}\n{report}");

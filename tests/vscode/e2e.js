@@ -287,6 +287,10 @@ async function until(what, predicate, timeout = T) {
 
     const seen = await page.evaluate(() => [...window.__statusTexts].filter((t) => /preflight/i.test(t)));
     log(`status bar texts seen: ${JSON.stringify(seen)}`);
+    // The server's workspace scan reports progress, which VS Code shows in the status bar.
+    if (!seen.some((t) => /Preflight: reading the project: \d+\/\d+ files/.test(t))) {
+      throw new Error('the workspace scan never showed in the status bar');
+    }
     log('OK: VS Code end-to-end passed');
   } catch (e) {
     rc = 1;

@@ -87,3 +87,72 @@ fn extension_works_in_vs_code() {
         assert!(shots.join(shot).is_file(), "no screenshot {shot}\n{report}");
     }
 }
+
+/// The extension selects documents by file name with the patterns in editors/vscode/src/documents.ts;
+/// they must pick exactly the names the server gives a kind to (`FileKind::from_path`), or a file
+/// the server checks never reaches it from VS Code (or one it ignores is sent for nothing).
+#[test]
+fn extension_file_patterns_match_the_server_file_kinds() {
+    use preflight::syntax::FileKind;
+    let source = std::fs::read_to_string(
+        workspace()
+            .join("editors")
+            .join("vscode")
+            .join("src")
+            .join("documents.ts"),
+    )
+    .expect("read documents.ts");
+    let list = &source[source.find("FILE_PATTERNS = [").expect("FILE_PATTERNS")..];
+    let list = &list[..list.find("];").expect("end of FILE_PATTERNS")];
+    let mut patterns = globset::GlobSetBuilder::new();
+    let mut count = 0;
+    for line in list.lines().map(str::trim).filter(|l| l.starts_with('\'')) {
+        let pattern = line.trim_end_matches(',').trim_matches('\'');
+        patterns.add(
+            globset::GlobBuilder::new(pattern)
+                .literal_separator(true)
+                .build()
+                .unwrap_or_else(|e| panic!("{pattern}: {e}")),
+        );
+        count += 1;
+    }
+    assert!(count > 10, "patterns not found in documents.ts");
+    let patterns = patterns.build().expect("glob set");
+    for path in [
+        "proj/.env",
+        "proj/.env.production",
+        "proj/deploy/prod.env",
+        "proj/compose.yaml",
+        "proj/docker-compose.yml",
+        "proj/docker-compose.prod.yaml",
+        "proj/Dockerfile",
+        "proj/Dockerfile.prod",
+        "proj/Dockerfile-worker",
+        "proj/docker/api.Dockerfile",
+        "proj/Containerfile",
+        "proj/bin/entrypoint.sh",
+        "proj/docker-entrypoint",
+        "proj/docker-entrypoint.d/start.bash",
+        "proj/requirements.txt",
+        "proj/requirements-dev.txt",
+        "proj/dev-requirements.txt",
+        "proj/requirements/production.txt",
+        "proj/pyproject.toml",
+        "proj/Procfile",
+        "proj/.dockerignore",
+        "proj/.gitignore",
+        // Not the server's: no kind, and not selected.
+        "proj/notes.yml",
+        "proj/README.md",
+        "proj/setup.cfg",
+        "proj/constraints.txt",
+        "proj/environment.yml",
+    ] {
+        let kind = FileKind::from_path(std::path::Path::new(path));
+        assert_eq!(
+            patterns.is_match(path),
+            kind.is_some(),
+            "{path}: the server's kind is {kind:?}, the extension's patterns disagree"
+        );
+    }
+}

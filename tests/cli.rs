@@ -1058,3 +1058,44 @@ fn a_module_a_settings_chain_loads_is_judged_inside_it() {
         [("proj/base_config.py".to_string(), 3, "CFG001".to_string())]
     );
 }
+
+#[test]
+fn deeply_nested_and_very_long_expressions_are_checked_in_every_format() {
+    // 10,000 terms once overflowed the stack and aborted the run with no output at all.
+    let terms = vec!["x"; 10_000].join(" + ");
+    let concat = format!("def f(cursor, x):\n    cursor.execute(\"select \" + {terms})\n");
+    let holes = "{x}".repeat(5_000);
+    let fstring = format!("def f(cursor, x):\n    cursor.execute(f\"select {holes}\")\n");
+    let mut rebuilt = String::from("def f(cursor, x):\n    q = \"select 1\"\n");
+    rebuilt.push_str(&"    q = q + x\n".repeat(20_000));
+    rebuilt.push_str("    cursor.execute(q)\n");
+    let parens = format!("X = {}1{}\n", "(".repeat(5_000), ")".repeat(5_000));
+    let project = Project::new(&[
+        ("app/concat.py", concat.as_bytes()),
+        ("app/fstring.py", fstring.as_bytes()),
+        ("app/rebuilt.py", rebuilt.as_bytes()),
+        ("app/parens.py", parens.as_bytes()),
+        ("app/settings.py", SETTINGS.as_bytes()),
+    ]);
+    let out = project.run(&["check", "--no-cache", "--format", "json", "."]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let found = where_and_what(&json_findings(&out));
+    let count = |path: &str| {
+        found
+            .iter()
+            .filter(|(p, _, r)| p == path && r == "INJ001")
+            .count()
+    };
+    assert_eq!(count("app/concat.py"), 1, "{found:?}");
+    assert_eq!(count("app/fstring.py"), 1, "{found:?}");
+    assert_eq!(count("app/rebuilt.py"), 32, "{found:?}");
+    assert!(found
+        .iter()
+        .any(|(p, _, r)| p == "app/settings.py" && r == "SEC001"));
+    let sarif = project.run(&["check", "--no-cache", "--format", "sarif", "."]);
+    let sarif: Value = serde_json::from_slice(&sarif.stdout).unwrap();
+    assert_eq!(
+        sarif["runs"][0]["results"].as_array().unwrap().len(),
+        found.len()
+    );
+}

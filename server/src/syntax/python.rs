@@ -85,6 +85,18 @@ pub struct Ancestry<'t> {
     root: Node<'t>,
     statements: Vec<Node<'t>>,
     parents: std::cell::RefCell<std::collections::HashMap<usize, Node<'t>>>,
+    /// `node_at` answers: rules ask again for the same spans (every binding site of a name, for
+    /// each use of it), and a lookup costs the depth times the width of the statements passed.
+    located: std::cell::RefCell<std::collections::HashMap<(usize, usize), Option<Node<'t>>>>,
+    /// The roots `record_subtree` has walked.
+    recorded: std::cell::RefCell<std::collections::HashSet<usize>>,
+    /// `word_sites` answers, by (filter, range, word).
+    #[allow(clippy::type_complexity)]
+    word_sites: std::cell::RefCell<
+        std::collections::HashMap<(usize, usize, usize, String), std::rc::Rc<[usize]>>,
+    >,
+    /// `nearest_ancestor` answers for the nodes passed on the way up, per question.
+    nearest: std::cell::RefCell<std::collections::HashMap<(usize, usize), Option<Node<'t>>>>,
 }
 
 impl<'t> Ancestry<'t> {
@@ -95,6 +107,10 @@ impl<'t> Ancestry<'t> {
             root,
             statements,
             parents: Default::default(),
+            located: Default::default(),
+            recorded: Default::default(),
+            word_sites: Default::default(),
+            nearest: Default::default(),
         }
     }
 
@@ -107,6 +123,15 @@ impl<'t> Ancestry<'t> {
 
     /// The smallest node spanning `start..end`; its ancestors' parents are recorded on the way.
     pub fn node_at(&self, start: usize, end: usize) -> Option<Node<'t>> {
+        if let Some(known) = self.located.borrow().get(&(start, end)) {
+            return *known;
+        }
+        let found = self.locate(start, end);
+        self.located.borrow_mut().insert((start, end), found);
+        found
+    }
+
+    fn locate(&self, start: usize, end: usize) -> Option<Node<'t>> {
         let Some(statement) = self.statement(start, end) else {
             return self.root.descendant_for_byte_range(start, end);
         };
@@ -224,6 +249,91 @@ impl<'t> Ancestry<'t> {
                 }
                 up.is_some_and(|p| p.kind() == "module")
             })
+    }
+
+    /// The offsets of `word` (as a whole word) in `source[range]` whose following text
+    /// `keep` accepts, in order; computed once per (filter, range, word) for this tree's text.
+    /// `keep` must be a plain function (its address tells the questions apart).
+    pub fn word_sites(
+        &self,
+        source: &str,
+        range: std::ops::Range<usize>,
+        word: &str,
+        keep: fn(&str) -> bool,
+    ) -> std::rc::Rc<[usize]> {
+        self.remembered_sites(keep as usize, range.clone(), word, || {
+            word_occurrences(&source[range.clone()], word)
+                .map(|at| range.start + at)
+                .filter(|&at| keep(&source[at + word.len()..]))
+                .collect()
+        })
+    }
+
+    /// Offsets of `word` in `range` that a question (told apart by `question`, the address of
+    /// a function that asks it) accepts, computed once per tree by `compute`.
+    pub fn remembered_sites(
+        &self,
+        question: usize,
+        range: std::ops::Range<usize>,
+        word: &str,
+        compute: impl FnOnce() -> std::rc::Rc<[usize]>,
+    ) -> std::rc::Rc<[usize]> {
+        let key = (question, range.start, range.end, word.to_string());
+        if let Some(known) = self.word_sites.borrow().get(&key) {
+            return known.clone();
+        }
+        let sites = compute();
+        self.word_sites.borrow_mut().insert(key, sites.clone());
+        sites
+    }
+
+    /// Records the parent of every node under `node`, in one iterative walk, so that climbing
+    /// from anything inside it is a lookup per step. For an expression about to be taken apart
+    /// (its operands later ask for their parents): tree-sitter's own `parent` descends from the
+    /// root, a cost of the depth on every call.
+    pub fn record_subtree(&self, node: Node<'t>) {
+        if node.child_count() == 0 || !self.recorded.borrow_mut().insert(node.id()) {
+            return;
+        }
+        let mut parents = self.parents.borrow_mut();
+        let mut pending = vec![node];
+        while let Some(parent) = pending.pop() {
+            let mut cursor = parent.walk();
+            for child in parent.children(&mut cursor) {
+                parents.insert(child.id(), parent);
+                if child.child_count() > 0 {
+                    pending.push(child);
+                }
+            }
+        }
+    }
+
+    /// The nearest proper ancestor of `node` that `is_it` accepts. The answer is remembered for
+    /// every node passed on the way up, so the thousands of uses inside one deep expression
+    /// climb it once between them, not once each. `is_it` must be a plain function (its
+    /// address tells the questions apart).
+    pub fn nearest_ancestor(&self, node: Node<'t>, is_it: fn(Node) -> bool) -> Option<Node<'t>> {
+        let question = is_it as usize;
+        let mut passed = Vec::new();
+        let mut current = self.parent(node);
+        let answer = loop {
+            let Some(candidate) = current else {
+                break None;
+            };
+            if is_it(candidate) {
+                break Some(candidate);
+            }
+            if let Some(known) = self.nearest.borrow().get(&(question, candidate.id())) {
+                break *known;
+            }
+            passed.push(candidate.id());
+            current = self.parent(candidate);
+        };
+        let mut nearest = self.nearest.borrow_mut();
+        for id in passed {
+            nearest.insert((question, id), answer);
+        }
+        answer
     }
 
     pub fn parent(&self, node: Node<'t>) -> Option<Node<'t>> {

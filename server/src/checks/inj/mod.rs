@@ -16,6 +16,8 @@ use crate::syntax::python;
 
 /// How far a value is followed through local assignments (`q = base + where`, `where = ...`).
 const MAX_DEPTH: usize = 8;
+/// How many of a local's assignments before a use are followed (the latest ones).
+const MAX_BINDINGS: usize = 32;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Construction {
@@ -80,25 +82,30 @@ fn string_pieces<'t>(node: Node<'t>, source: &str, text: &mut String, parts: &mu
     }
 }
 
-/// The operands of a `+` chain, left to right.
+/// The operands of a `+` chain, left to right. Iterative: a chain of thousands of terms is one
+/// left-leaning tree that deep.
 fn flatten_concat<'t>(node: Node<'t>, source: &str, out: &mut Vec<Node<'t>>) {
     let f = python::fields();
-    let node = unparenthesize(node);
-    if node.kind() == "binary_operator"
-        && node
-            .child_by_field_id(f.operator)
-            .is_some_and(|o| python::text(o, source) == "+")
-    {
-        if let (Some(l), Some(r)) = (
-            node.child_by_field_id(f.left),
-            node.child_by_field_id(f.right),
-        ) {
-            flatten_concat(l, source, out);
-            flatten_concat(r, source, out);
-            return;
+    let mut pending = vec![node];
+    while let Some(node) = pending.pop() {
+        let node = unparenthesize(node);
+        if node.kind() == "binary_operator"
+            && node
+                .child_by_field_id(f.operator)
+                .is_some_and(|o| python::text(o, source) == "+")
+        {
+            if let (Some(l), Some(r)) = (
+                node.child_by_field_id(f.left),
+                node.child_by_field_id(f.right),
+            ) {
+                // Right first, so the left operand comes off the stack first.
+                pending.push(r);
+                pending.push(l);
+                continue;
+            }
         }
+        out.push(node);
     }
-    out.push(node);
 }
 
 pub fn unparenthesize(mut node: Node) -> Node {
@@ -214,13 +221,9 @@ pub fn is_constant_name(name: &str) -> bool {
 
 /// The function (or lambda) whose body holds `node`; `None` at module level.
 pub fn enclosing_function<'t>(py: &PythonFile<'t>, node: Node<'t>) -> Option<Node<'t>> {
-    let mut current = py.ancestry.parent(node)?;
-    loop {
-        if matches!(current.kind(), "function_definition" | "lambda") {
-            return Some(current);
-        }
-        current = py.ancestry.parent(current)?;
-    }
+    py.ancestry.nearest_ancestor(node, |n| {
+        matches!(n.kind(), "function_definition" | "lambda")
+    })
 }
 
 /// A binding of a local name before its use.
@@ -273,79 +276,197 @@ fn is_counter<'t>(py: &PythonFile<'t>, source: &str, identifier: Node<'t>) -> bo
 /// module) that come before `user`. Found from the text of the name; bindings in nested
 /// functions do not count.
 pub fn bindings_before<'t>(py: &PythonFile<'t>, source: &str, user: Node<'t>) -> Vec<Binding<'t>> {
+    latest_bindings_before(py, source, user, MAX_BINDINGS)
+}
+
+/// The earliest and the latest MAX_BINDINGS bindings before `user`, in order: enough to see the
+/// literal a query starts from (`q = "SELECT ..."`, usually the first) and what it was last
+/// extended with, in bounded time however often it is rebuilt (`q = q + x` line after line).
+pub fn first_and_latest_bindings_before<'t>(
+    py: &PythonFile<'t>,
+    source: &str,
+    user: Node<'t>,
+) -> Vec<Binding<'t>> {
+    let (sites, scope) = binding_sites_before(py, source, user);
+    let name = python::text(user, source);
+    let mut first = Vec::new();
+    let mut first_end = 0;
+    for (index, &at) in sites.iter().enumerate() {
+        if first.len() == MAX_BINDINGS {
+            break;
+        }
+        first_end = index + 1;
+        first.extend(binding_at(py, source, at, name, scope));
+    }
+    let mut latest = Vec::new();
+    for &at in sites[first_end..].iter().rev() {
+        if latest.len() == MAX_BINDINGS {
+            break;
+        }
+        latest.extend(binding_at(py, source, at, name, scope));
+    }
+    latest.reverse();
+    first.extend(latest);
+    first
+}
+
+/// `bindings_before`, the latest `limit` of them.
+pub fn latest_bindings_before<'t>(
+    py: &PythonFile<'t>,
+    source: &str,
+    user: Node<'t>,
+    limit: usize,
+) -> Vec<Binding<'t>> {
+    let (sites, scope) = binding_sites_before(py, source, user);
+    let name = python::text(user, source);
+    let mut out = Vec::new();
+    // The nearest bindings first, and at most `limit` of them: a query rebuilt thousands of
+    // times is judged by its latest assignments, in bounded time.
+    for &at in sites.iter().rev() {
+        if out.len() == limit {
+            break;
+        }
+        out.extend(binding_at(py, source, at, name, scope));
+    }
+    out.reverse();
+    out
+}
+
+/// The offsets before `user` where its name is bound in its scope (the enclosing function, else
+/// the module), and that scope.
+fn binding_sites_before<'t>(
+    py: &PythonFile<'t>,
+    source: &str,
+    user: Node<'t>,
+) -> (BindingSites, Option<Node<'t>>) {
     let name = python::text(user, source);
     let scope = enclosing_function(py, user);
-    let (start, end) = match scope {
-        Some(s) => (s.start_byte(), user.start_byte()),
-        None => (0, user.start_byte()),
-    };
-    let f = python::fields();
-    let mut out = Vec::new();
-    for at in python::word_occurrences(&source[start..end], name) {
-        let at = start + at;
-        let Some(identifier) = py.ancestry.node_at(at, at + name.len()) else {
-            continue;
-        };
-        if identifier.kind() != "identifier" || identifier.byte_range().len() != name.len() {
-            continue;
-        }
-        let Some(parent) = py.ancestry.parent(identifier) else {
-            continue;
-        };
-        let is_left = |p: Node| {
-            p.child_by_field_id(f.left)
-                .is_some_and(|l| l.id() == identifier.id())
-        };
-        let binding = match parent.kind() {
-            "assignment" if is_left(parent) => match parent.child_by_field_id(f.right) {
-                Some(value) => Binding::Assign(value),
-                None => continue, // a bare annotation `name: str`
-            },
-            "augmented_assignment" if is_left(parent) => match parent.child_by_field_id(f.right) {
-                Some(value) => Binding::Extend(parent, value),
-                None => continue,
-            },
-            "parameters" | "typed_parameter" | "lambda_parameters" => Binding::Unknown(identifier),
-            "default_parameter" | "typed_default_parameter"
-                if parent
-                    .child_by_field_id(f.name)
-                    .is_some_and(|n| n.id() == identifier.id()) =>
-            {
-                Binding::Unknown(identifier)
-            }
-            // `where.append(clause)`: the list a query is later joined from grows.
-            "attribute"
-                if parent
-                    .child_by_field_id(f.object)
-                    .is_some_and(|o| o.id() == identifier.id()) =>
-            {
-                match list_growth(py, source, parent) {
-                    Some((call, value)) => Binding::Extend(call, value),
-                    None => continue,
-                }
-            }
-            "for_statement" | "for_in_clause" | "pattern_list" | "tuple_pattern"
-                if is_counter(py, source, identifier) =>
-            {
-                Binding::Counter
-            }
-            "for_statement" | "for_in_clause" if is_left(parent) => Binding::Unknown(identifier),
-            "pattern_list" | "tuple_pattern" | "list_pattern" | "as_pattern_target" => {
-                Binding::Unknown(identifier)
-            }
-            _ => continue,
-        };
-        let binding_scope = enclosing_function(py, identifier);
-        let same_scope = match (scope, binding_scope) {
-            (Some(a), Some(b)) => a.id() == b.id(),
-            (None, None) => true,
-            _ => false,
-        };
-        if same_scope {
-            out.push(binding);
-        }
+    let range = scope.map_or(0..source.len(), |s| s.byte_range());
+    // Found once per scope and name: the thousands of uses of a name in one function do not each
+    // look at every occurrence before them. Most occurrences are ruled out by the text after
+    // them without a tree lookup.
+    let question = binding_sites_before as fn(&PythonFile<'t>, &str, Node<'t>) -> _ as usize;
+    let sites = py
+        .ancestry
+        .remembered_sites(question, range.clone(), name, || {
+            py.ancestry
+                .word_sites(source, range.clone(), name, may_bind)
+                .iter()
+                .copied()
+                .filter(|&at| binding_at(py, source, at, name, scope).is_some())
+                .collect()
+        });
+    let end = sites.partition_point(|&at| at < user.start_byte());
+    (BindingSites { sites, end }, scope)
+}
+
+/// The first `end` of `sites`.
+struct BindingSites {
+    sites: std::rc::Rc<[usize]>,
+    end: usize,
+}
+
+impl std::ops::Deref for BindingSites {
+    type Target = [usize];
+    fn deref(&self) -> &[usize] {
+        &self.sites[..self.end]
     }
-    out
+}
+
+/// The binding of `name` at offset `at`, if it is one and in `scope`.
+fn binding_at<'t>(
+    py: &PythonFile<'t>,
+    source: &str,
+    at: usize,
+    name: &str,
+    scope: Option<Node<'t>>,
+) -> Option<Binding<'t>> {
+    let f = python::fields();
+    let identifier = py.ancestry.node_at(at, at + name.len())?;
+    if identifier.kind() != "identifier" || identifier.byte_range().len() != name.len() {
+        return None;
+    }
+    let parent = py.ancestry.parent(identifier)?;
+    let is_left = |p: Node| {
+        p.child_by_field_id(f.left)
+            .is_some_and(|l| l.id() == identifier.id())
+    };
+    let binding = match parent.kind() {
+        "assignment" if is_left(parent) => match parent.child_by_field_id(f.right) {
+            Some(value) => Binding::Assign(value),
+            None => return None, // a bare annotation `name: str`
+        },
+        "augmented_assignment" if is_left(parent) => match parent.child_by_field_id(f.right) {
+            Some(value) => Binding::Extend(parent, value),
+            None => return None,
+        },
+        "parameters" | "typed_parameter" | "lambda_parameters" => Binding::Unknown(identifier),
+        "default_parameter" | "typed_default_parameter"
+            if parent
+                .child_by_field_id(f.name)
+                .is_some_and(|n| n.id() == identifier.id()) =>
+        {
+            Binding::Unknown(identifier)
+        }
+        // `where.append(clause)`: the list a query is later joined from grows.
+        "attribute"
+            if parent
+                .child_by_field_id(f.object)
+                .is_some_and(|o| o.id() == identifier.id()) =>
+        {
+            match list_growth(py, source, parent) {
+                Some((call, value)) => Binding::Extend(call, value),
+                None => return None,
+            }
+        }
+        "for_statement" | "for_in_clause" | "pattern_list" | "tuple_pattern"
+            if is_counter(py, source, identifier) =>
+        {
+            Binding::Counter
+        }
+        "for_statement" | "for_in_clause" if is_left(parent) => Binding::Unknown(identifier),
+        "pattern_list" | "tuple_pattern" | "list_pattern" | "as_pattern_target" => {
+            Binding::Unknown(identifier)
+        }
+        _ => return None,
+    };
+    let binding_scope = enclosing_function(py, identifier);
+    let same_scope = match (scope, binding_scope) {
+        (Some(a), Some(b)) => a.id() == b.id(),
+        (None, None) => true,
+        _ => false,
+    };
+    same_scope.then_some(binding)
+}
+
+/// Whether a name followed by `after` can be a binding `bindings_before` knows: `=` (not `==`),
+/// an augmented assignment, `:` (annotation, typed parameter), `,` `)` `]` (parameters, unpacking
+/// targets), `.` (`items.append`), ` in` (a loop target), or a line end (`with (... as name`).
+fn may_bind(after: &str) -> bool {
+    let rest = after.trim_start_matches([' ', '\t']);
+    let Some(first) = rest.chars().next() else {
+        return true;
+    };
+    match first {
+        '=' => !rest.starts_with("=="),
+        ':' | ',' | ')' | ']' | '.' | '\n' | '\r' | '\\' | '#' => true,
+        'i' => {
+            rest.starts_with("in")
+                && !rest[2..].starts_with(|c: char| c.is_alphanumeric() || c == '_')
+        }
+        '+' | '-' | '*' | '/' | '%' | '&' | '|' | '^' | '@' | '<' | '>' => {
+            let operator_end = rest
+                .find(|c: char| {
+                    !matches!(
+                        c,
+                        '+' | '-' | '*' | '/' | '%' | '&' | '|' | '^' | '@' | '<' | '>'
+                    )
+                })
+                .unwrap_or(rest.len());
+            rest[operator_end..].starts_with('=') && !rest[operator_end..].starts_with("==")
+        }
+        _ => false,
+    }
 }
 
 /// `items.append(x)`, `items.extend(x)`, `items.insert(i, x)`: the call and what it adds.
@@ -581,20 +702,25 @@ fn is_safe_item<'t>(py: &PythonFile<'t>, source: &str, item: Node<'t>, counters:
 fn is_comprehension_counter<'t>(py: &PythonFile<'t>, source: &str, identifier: Node<'t>) -> bool {
     let name = python::text(identifier, source);
     let mut current = identifier;
-    while let Some(parent) = py.ancestry.parent(current) {
-        match parent.kind() {
+    // From comprehension to enclosing comprehension, up to the function or module.
+    while let Some(around) = py.ancestry.nearest_ancestor(current, |n| {
+        matches!(
+            n.kind(),
             "list_comprehension"
-            | "generator_expression"
-            | "set_comprehension"
-            | "dictionary_comprehension"
-                if comprehension_counters(py, source, parent).contains(&name) =>
-            {
-                return true;
-            }
-            "function_definition" | "module" => return false,
-            _ => {}
+                | "generator_expression"
+                | "set_comprehension"
+                | "dictionary_comprehension"
+                | "function_definition"
+                | "module"
+        )
+    }) {
+        if matches!(around.kind(), "function_definition" | "module") {
+            return false;
         }
-        current = parent;
+        if comprehension_counters(py, source, around).contains(&name) {
+            return true;
+        }
+        current = around;
     }
     false
 }
@@ -646,6 +772,8 @@ pub fn unsafe_constructions<'t>(
     if depth > MAX_DEPTH {
         return Vec::new();
     }
+    // Its parts will ask for their parents (scope, comprehension counters).
+    py.ancestry.record_subtree(expr);
     if let Some(built) = construction(expr, source) {
         let unsafe_parts: Vec<Node> = built
             .parts
@@ -720,7 +848,9 @@ fn concatenation_of_locals<'t>(
     }
     let mut literal_text = String::new();
     for operand in operands.iter().filter(|o| o.kind() == "identifier") {
-        for binding in bindings_before(py, source, *operand) {
+        // The literal is usually the first assignment (`q = "SELECT ..."`), before many
+        // `q = q + ...`.
+        for binding in first_and_latest_bindings_before(py, source, *operand) {
             if let Binding::Assign(value) | Binding::Extend(_, value) = binding {
                 let value = unparenthesize(value);
                 if is_string(value) || construction(value, source).is_some() {
@@ -807,7 +937,7 @@ pub fn request_data<'t>(
     if depth > MAX_DEPTH {
         return None;
     }
-    // The expression is small (an argument): walking it is cheap.
+    py.ancestry.record_subtree(expr);
     let mut stack = vec![expr];
     let mut identifiers = Vec::new();
     while let Some(node) = stack.pop() {

@@ -10,7 +10,10 @@ use std::sync::LazyLock;
 use regex::Regex;
 use tree_sitter::Node;
 
-use super::{bindings_before, callee_text, request_data, unsafe_constructions, Binding, Built};
+use super::{
+    callee_text, first_and_latest_bindings_before, request_data, unsafe_constructions, Binding,
+    Built,
+};
 use crate::analysis::{Diagnostic, File, PythonFile, Rule, Severity};
 use crate::syntax::{python, FileKind};
 
@@ -138,13 +141,17 @@ fn reads_as_sql<'t>(py: &PythonFile<'t>, source: &str, sql: Node<'t>, found: &[B
         return true;
     }
     let sql = super::unparenthesize(sql);
+    // The first assignments too, not only the latest ones followed for safety: the SQL words are
+    // usually in the first (`q = "SELECT ..."`, then `q = q + ...` many times).
     sql.kind() == "identifier"
-        && bindings_before(py, source, sql).iter().any(|b| match b {
-            Binding::Assign(value) | Binding::Extend(_, value) => {
-                SQL_WORDS.is_match(python::text(*value, source))
-            }
-            Binding::Counter | Binding::Unknown(_) => false,
-        })
+        && first_and_latest_bindings_before(py, source, sql)
+            .iter()
+            .any(|b| match b {
+                Binding::Assign(value) | Binding::Extend(_, value) => {
+                    SQL_WORDS.is_match(python::text(*value, source))
+                }
+                Binding::Counter | Binding::Unknown(_) => false,
+            })
 }
 
 /// Calls that run SQL, with the expression holding the SQL and whether the callee alone is too
@@ -286,15 +293,48 @@ mod tests {
     }
 
     #[test]
-    fn a_query_rebuilt_many_times_is_followed_once_per_use() {
-        // Each line reads the previous `q`: without remembering verdicts the search would
-        // revisit every earlier line from every later one.
+    fn a_query_rebuilt_many_times_is_judged_by_its_latest_constructions() {
+        // Each line reads the previous `q`. The latest 32 constructions are reported (each is a
+        // place the query takes outside data); following every earlier one from every later one
+        // would cost the square of the lines.
         let mut src = String::from("def f(cur, x):\n    q = 'SELECT 1'\n");
         for i in 0..40 {
             src.push_str(&format!("    q = q + ' AND a{i} = ' + x + q\n"));
         }
         src.push_str("    cur.execute(q)\n");
-        assert_eq!(findings(&src).len(), 40);
+        let found = findings(&src);
+        assert_eq!(found.len(), 32);
+        assert!(
+            found[0].contains("a8 ") && found[31].contains("a39 "),
+            "{found:?}"
+        );
+    }
+
+    #[test]
+    fn thousands_of_rebuilds_are_still_reported() {
+        // The query still reads as SQL from its first assignment, 20,000 lines up. (When every
+        // use looked at every occurrence before it, this took minutes.)
+        let build = |n: usize| {
+            let mut src = String::from("def f(cur, x):\n    q = 'SELECT 1'\n");
+            for _ in 0..n {
+                src.push_str("    q = q + x\n");
+            }
+            src.push_str("    cur.execute(q)\n");
+            src
+        };
+        assert_eq!(findings(&build(2_000)).len(), 32);
+        assert_eq!(findings(&build(20_000)).len(), 32);
+    }
+
+    #[test]
+    fn a_concatenation_of_ten_thousand_terms_is_one_finding() {
+        // Deeper than any recursive walk of the tree survives on a thread's stack.
+        let terms = vec!["x"; 10_000].join(" + ");
+        let src = format!("def f(cursor, x):\n    cursor.execute(\"select \" + {terms})\n");
+        assert_eq!(findings(&src).len(), 1);
+        let holes = "{x}".repeat(5_000);
+        let src = format!("def f(cursor, x):\n    cursor.execute(f\"select {holes}\")\n");
+        assert_eq!(findings(&src).len(), 1);
     }
 
     #[test]

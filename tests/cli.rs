@@ -1099,3 +1099,18 @@ fn deeply_nested_and_very_long_expressions_are_checked_in_every_format() {
         found.len()
     );
 }
+
+#[test]
+fn fixing_a_finding_on_every_line_is_one_run() {
+    // Each fix was once validated by an analysis of its own (minutes for a few thousand lines),
+    // and a round cap left most of them unfixed.
+    let env = "SECRET_KEY=k9fT2qLz8wX4mN7pR1vB5cY3e\n".repeat(2_000);
+    let project = Project::new(&[(".env.production", env.as_bytes())]);
+    let out = project.run(&["check", "--no-cache", "--fix", "--select", "ENV001", "."]);
+    assert!(
+        stdout(&out).contains("Fixed 1999 problem(s)"),
+        "{}",
+        stdout(&out)
+    );
+    assert_eq!(project.read(".env.production").lines().count(), 1);
+}

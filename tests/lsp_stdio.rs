@@ -1920,3 +1920,202 @@ fn an_edit_in_one_open_file_changes_another_files_diagnostics() {
     server.diagnostics_until(&base.uri, |d| codes(d).contains(&"CFG001"));
     server.shutdown_and_exit();
 }
+
+// ---------------------------------------------------------------------------------------------
+// Hostile input: frames no client should send, text no rule should choke on.
+
+impl Server {
+    /// Writes `bytes` to the server as they are.
+    fn send_raw(&self, bytes: &[u8]) {
+        let mut stdin = self.stdin.lock().unwrap_or_else(|p| p.into_inner());
+        stdin.write_all(bytes).expect("write to the server");
+        stdin.flush().expect("flush");
+    }
+
+    /// The next error response with `id` (a JSON value: null for frames without a usable id).
+    fn error_response(&mut self, id: Value) -> Value {
+        self.wait_for(&format!("an error response with id {id}"), |m| {
+            if m.get("method").is_none() && m["id"] == id && m.get("error").is_some() {
+                Verdict::Take
+            } else {
+                Verdict::Keep
+            }
+        })["error"]
+            .clone()
+    }
+
+    /// The next `window/logMessage` whose text contains `needle`.
+    fn log_message(&mut self, needle: &str) -> String {
+        self.wait_for(&format!("a log message about {needle:?}"), |m| {
+            if m["method"] == "window/logMessage"
+                && m["params"]["message"]
+                    .as_str()
+                    .is_some_and(|t| t.contains(needle))
+            {
+                Verdict::Take
+            } else {
+                Verdict::Keep
+            }
+        })["params"]["message"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string()
+    }
+
+    /// Waits until the server's stderr holds `needle` (it is read by a thread of its own, so
+    /// it may lag behind stdout).
+    fn stderr_contains(&self, needle: &str) -> bool {
+        let deadline = Instant::now() + TIMEOUT;
+        loop {
+            let stderr = self
+                .stderr
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .clone();
+            if stderr.contains(needle) {
+                return true;
+            }
+            if Instant::now() > deadline {
+                return false;
+            }
+            thread::sleep(Duration::from_millis(10));
+        }
+    }
+}
+
+fn framed(body: &str) -> Vec<u8> {
+    format!("Content-Length: {}\r\n\r\n{body}", body.len()).into_bytes()
+}
+
+#[test]
+fn frames_no_client_should_send_are_answered_and_the_server_keeps_serving() {
+    let mut server = start_with("frames", &["utf-16"]);
+    let doc = server.open("settings.py", "python", SETTINGS);
+    assert_eq!(codes(&server.diagnostics(&doc.uri, Some(1))), ["SEC001"]);
+
+    for (body, code, log) in [
+        ("{}", -32600, "\"jsonrpc\" must be \"2.0\""),
+        ("null", -32600, "must be a JSON object"),
+        (
+            "[{\"jsonrpc\":\"2.0\",\"id\":90,\"method\":\"shutdown\"}]",
+            -32600,
+            "batches",
+        ),
+        (
+            "{\"jsonrpc\":\"2.0\",\"id\":\"s\",\"method\":7}",
+            -32600,
+            "\"method\" must be a string",
+        ),
+        ("{not json", -32700, "is not JSON"),
+    ] {
+        server.send_raw(&framed(body));
+        let id = if body.contains("\"s\"") {
+            json!("s")
+        } else {
+            Value::Null
+        };
+        let error = server.error_response(id);
+        assert_eq!(error["code"], code, "{body}: {error}");
+        server.log_message(log);
+        assert!(
+            server.stderr_contains(log),
+            "{body}: stderr names the reason"
+        );
+    }
+    // A float id is answered with that id, so the client can match the error.
+    server.send_raw(&framed(
+        "{\"jsonrpc\":\"2.0\",\"id\":1.5,\"method\":\"textDocument/hover\",\"params\":{}}",
+    ));
+    assert_eq!(server.error_response(json!(1.5))["code"], -32600);
+
+    let hover = |id: i64| {
+        json!({ "jsonrpc": "2.0", "id": id, "method": "textDocument/hover", "params": {
+            "textDocument": { "uri": doc.uri }, "position": pos(1, 20) } })
+        .to_string()
+    };
+    let answered = |server: &mut Server, id: i64| {
+        let response = server.wait_for("a hover response", |m| {
+            if m["id"] == id && m.get("method").is_none() {
+                Verdict::Take
+            } else {
+                Verdict::Keep
+            }
+        });
+        assert!(
+            response["result"]["contents"]["value"]
+                .as_str()
+                .is_some_and(|v| v.contains("SEC001")),
+            "{response}"
+        );
+    };
+    // A lower-case header name is still a header.
+    let body = hover(101);
+    server.send_raw(format!("content-length: {}\r\n\r\n{body}", body.len()).as_bytes());
+    answered(&mut server, 101);
+    // A length too short, then one too long with the next frame right behind it.
+    let (short, long, next) = (hover(102), hover(103), hover(104));
+    let mut bytes = format!("Content-Length: {}\r\n\r\n{short}", short.len() - 9).into_bytes();
+    bytes.extend(format!("Content-Length: {}\r\n\r\n{long}", long.len() + 30).into_bytes());
+    bytes.extend(framed(&next));
+    server.send_raw(&bytes);
+    for id in [102, 103, 104] {
+        answered(&mut server, id);
+    }
+    // A length too long with nothing after it: answered once the client waits.
+    let last = hover(105);
+    server.send_raw(format!("Content-Length: {}\r\n\r\n{last}", last.len() + 50).as_bytes());
+    answered(&mut server, 105);
+    server.log_message("Content-Length said");
+    // Garbage between frames is skipped.
+    server.send_raw(b"\x00\x01 garbage\r\n\r\n");
+    server.log_message("skipped");
+    server.send_raw(&framed(&hover(106)));
+    answered(&mut server, 106);
+    server.shutdown_and_exit();
+}
+
+#[test]
+fn a_lone_surrogate_in_document_text_is_a_replacement_character_and_offsets_stay_right() {
+    let mut server = start_with("surrogate", &["utf-16"]);
+    let doc = server.open("settings.py", "python", "import os\n");
+    server.diagnostics(&doc.uri, Some(1));
+    // What `JSON.stringify` writes for the first half of an emoji: one UTF-16 unit.
+    let change = format!(
+        "{{\"jsonrpc\":\"2.0\",\"method\":\"textDocument/didChange\",\"params\":{{\"textDocument\":{{\"uri\":\"{}\",\"version\":2}},\"contentChanges\":[{{\"range\":{{\"start\":{{\"line\":1,\"character\":0}},\"end\":{{\"line\":1,\"character\":0}}}},\"text\":\"X = \\\"\\ud83d\\\"; JWT_SECRET = os.getenv(\\\"JWT_SECRET\\\", \\\"dev\\\")\\n\"}}]}}}}",
+        doc.uri
+    );
+    server.send_raw(&framed(&change));
+    let d = server.diagnostics(&doc.uri, Some(2));
+    assert_eq!(codes(&d), ["SEC001"]);
+    // `X = "` + the replacement + `"; JWT_SECRET = `: the call starts at unit 22.
+    assert_eq!(d[0]["range"], range(pos(1, 22), pos(1, 52)));
+    server.log_message("surrogate");
+    server.shutdown_and_exit();
+}
+
+#[test]
+fn exit_without_shutdown_ends_the_process_with_status_1() {
+    let mut server = start("exit1");
+    server.notify("exit", Value::Null);
+    let deadline = Instant::now() + TIMEOUT;
+    let status = loop {
+        match server.child.try_wait() {
+            Ok(Some(status)) => break status,
+            Ok(None) if Instant::now() < deadline => thread::sleep(Duration::from_millis(20)),
+            other => panic!("the server did not exit: {other:?}"),
+        }
+    };
+    assert_eq!(status.code(), Some(1));
+}
+
+#[test]
+fn a_concatenation_of_ten_thousand_terms_is_analysed_and_the_server_stays_up() {
+    let mut server = start("deep");
+    let terms = vec!["x"; 10_000].join(" + ");
+    let text = format!("def f(cursor, x):\n    cursor.execute(\"select \" + {terms})\n");
+    let doc = server.open("app/queries.py", "python", &text);
+    assert_eq!(codes(&server.diagnostics(&doc.uri, Some(1))), ["INJ001"]);
+    let other = server.open("settings.py", "python", SETTINGS);
+    assert_eq!(codes(&server.diagnostics(&other.uri, Some(1))), ["SEC001"]);
+    server.shutdown_and_exit();
+}

@@ -158,8 +158,14 @@ pub fn may_read_env(source: &str) -> bool {
 /// Does a line of `source` import `module` (`import requests`, `import os, requests as r`,
 /// `from requests.adapters import HTTPAdapter`)? A cheap test for rules about one library.
 pub fn imports_module(source: &str, module: &str) -> bool {
+    // Occurrences come in order: the line start is searched for only in the text since the
+    // previous one, so a long line full of the name is read once, not once per occurrence.
+    let (mut line_start, mut searched_to) = (0, 0);
     word_occurrences(source, module).any(|at| {
-        let line_start = source[..at].rfind(['\n', '\r']).map_or(0, |i| i + 1);
+        if let Some(i) = source[searched_to..at].rfind(['\n', '\r']) {
+            line_start = searched_to + i + 1;
+        }
+        searched_to = at;
         let line = source[line_start..at].trim_start();
         line.starts_with("import ") || line.starts_with("from ")
     })

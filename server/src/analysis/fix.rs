@@ -94,6 +94,73 @@ pub fn fix_is_valid(
         .any(|d| d.rule == diagnostic.rule && overlaps(&d.range, &mapped))
 }
 
+/// Adds to `accepted` the fixes of `candidates` (non-overlapping, apart from shared insertions)
+/// that keep the file parsing and remove their findings: all of them at once when that holds,
+/// else each half on its own, down to single fixes.
+fn validate_in_halves<'d>(
+    path: &Path,
+    kind: FileKind,
+    text: &str,
+    project: &Project,
+    filter: &dyn RuleFilter,
+    candidates: &[&'d Diagnostic],
+    accepted: &mut Vec<&'d Diagnostic>,
+) {
+    match candidates {
+        [] => {}
+        [single] => {
+            if fix_is_valid(path, kind, text, project, single, filter) {
+                accepted.push(single);
+            }
+        }
+        _ => {
+            if fixes_valid_together(path, kind, text, project, filter, candidates) {
+                accepted.extend_from_slice(candidates);
+                return;
+            }
+            let (first, second) = candidates.split_at(candidates.len() / 2);
+            validate_in_halves(path, kind, text, project, filter, first, accepted);
+            validate_in_halves(path, kind, text, project, filter, second, accepted);
+        }
+    }
+}
+
+/// `fix_is_valid` for several fixes applied together.
+fn fixes_valid_together(
+    path: &Path,
+    kind: FileKind,
+    text: &str,
+    project: &Project,
+    filter: &dyn RuleFilter,
+    candidates: &[&Diagnostic],
+) -> bool {
+    let mut edits: Vec<&Edit> = Vec::new();
+    for d in candidates {
+        for e in d.fix.iter().flat_map(|f| &f.edits) {
+            let shared = e.range.is_empty()
+                && edits
+                    .iter()
+                    .any(|c| c.range == e.range && c.content == e.content);
+            if !shared {
+                edits.push(e);
+            }
+        }
+    }
+    let (fixed, applied) = apply_edits(text, &edits);
+    if applied != edits.len() || !still_parses(kind, text, &fixed) {
+        return false;
+    }
+    edits.sort_by_key(|e| (e.range.start, e.range.end));
+    let after = analyse(&Input::alone(path, &fixed, kind, project), filter);
+    candidates.iter().all(|d| {
+        let mapped = map_offset(d.range.start, &edits)..map_offset(d.range.end, &edits);
+        !after
+            .diagnostics
+            .iter()
+            .any(|a| a.rule == d.rule && overlaps(&a.range, &mapped))
+    })
+}
+
 /// Range overlap where an empty range counts as the one byte after it.
 fn overlaps(a: &Range<usize>, b: &Range<usize>) -> bool {
     a.start < b.end.max(b.start + 1) && b.start < a.end.max(a.start + 1)
@@ -114,6 +181,7 @@ pub fn fix_all(
     for _round in 0..10 {
         let analysis = analyse(&Input::alone(path, &current, kind, project), filter);
         let mut chosen: Vec<&Edit> = Vec::new();
+        let mut candidates: Vec<&Diagnostic> = Vec::new();
         let mut count = 0;
         let mut covered: Vec<Range<usize>> = Vec::new();
         for d in &analysis.diagnostics {
@@ -121,15 +189,19 @@ pub fn fix_all(
             if !allowed(d) {
                 continue;
             }
-            // Two fixes that add the same `import os` need it once.
+            // Two fixes that add the same `import os` need it once (and do not overlap for it).
             let new_edits: Vec<&Edit> = fix
                 .edits
                 .iter()
                 .filter(|e| {
                     !(e.range.is_empty()
-                        && chosen
-                            .iter()
-                            .any(|c| c.range == e.range && c.content == e.content))
+                        && candidates.iter().any(|c| {
+                            c.fix.as_ref().is_some_and(|f| {
+                                f.edits
+                                    .iter()
+                                    .any(|x| x.range == e.range && x.content == e.content)
+                            })
+                        }))
                 })
                 .collect();
             if new_edits
@@ -138,12 +210,34 @@ pub fn fix_all(
             {
                 continue;
             }
-            if !fix_is_valid(path, kind, &current, project, d, filter) {
-                continue;
-            }
             for e in new_edits {
                 covered.push(e.range.clone());
-                chosen.push(e);
+            }
+            candidates.push(d);
+        }
+        // Validated together first (one analysis for the whole round), then in halves where
+        // that fails: checking each fix on its own costs an analysis per fix, the square of the
+        // file's size for a file with a finding on every line.
+        let mut accepted = Vec::new();
+        validate_in_halves(
+            path,
+            kind,
+            &current,
+            project,
+            filter,
+            &candidates,
+            &mut accepted,
+        );
+        for d in &accepted {
+            let Some(fix) = &d.fix else { continue };
+            for e in &fix.edits {
+                let already = e.range.is_empty()
+                    && chosen
+                        .iter()
+                        .any(|c| c.range == e.range && c.content == e.content);
+                if !already {
+                    chosen.push(e);
+                }
             }
             count += 1;
         }

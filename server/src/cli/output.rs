@@ -10,6 +10,10 @@ use crate::analysis::registry;
 use crate::analysis::{Applicability, Diagnostic, Severity};
 use crate::text::LineIndex;
 
+/// Bytes of a long line shown before and after a finding's start in the text output.
+const EXCERPT_BEFORE: usize = 160;
+const EXCERPT_AFTER: usize = 320;
+
 struct Located {
     start: (usize, usize),
     end: (usize, usize),
@@ -58,17 +62,39 @@ pub fn text(out: &mut dyn Write, results: &[FileResult], fixing: bool) -> io::Re
                 rule_name(d.rule),
                 d.message
             )?;
-            // Source excerpt with the finding underlined on its first line.
+            // Source excerpt with the finding underlined on its first line; a long line is cut
+            // to a window around the finding (minified or generated code would otherwise print
+            // the whole line once per finding).
             let line = at.start.0 - 1;
             let range = index.line_range(&r.text, line);
-            let source_line = &r.text[range.clone()];
-            let gutter = at.start.0.to_string().len();
-            let underline_start = at.start.1 - 1;
-            let underline_len = if at.end.0 == at.start.0 {
-                (at.end.1 - at.start.1).max(1)
+            let start = d.range.start.clamp(range.start, range.end);
+            let end = d.range.end.clamp(start, range.end);
+            let window_start = if start - range.start > EXCERPT_BEFORE {
+                crate::text::floor_char_boundary(&r.text, start - EXCERPT_BEFORE)
             } else {
-                (source_line.chars().count() - underline_start).max(1)
+                range.start
             };
+            let window_end = if range.end - start > EXCERPT_AFTER {
+                crate::text::floor_char_boundary(&r.text, start + EXCERPT_AFTER)
+            } else {
+                range.end
+            };
+            let (lead, trail) = (
+                if window_start > range.start {
+                    "…"
+                } else {
+                    ""
+                },
+                if window_end < range.end { "…" } else { "" },
+            );
+            let source_line = format!("{lead}{}{trail}", &r.text[window_start..window_end]);
+            let gutter = at.start.0.to_string().len();
+            let underline_start =
+                r.text[window_start..start].chars().count() + lead.chars().count();
+            let underline_len = r.text[start..end.min(window_end).max(start)]
+                .chars()
+                .count()
+                .max(1);
             writeln!(out, "{:gutter$} |", "")?;
             writeln!(out, "{} | {}", at.start.0, source_line.replace('\t', " "))?;
             writeln!(

@@ -8,6 +8,7 @@
 //! through one publisher task, in order, with the document version they were computed for.
 
 mod convert;
+pub mod frames;
 mod state;
 
 use std::process::ExitCode;
@@ -37,15 +38,130 @@ pub fn run() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    runtime.block_on(async {
-        let (service, socket) = LspService::new(Backend::new);
-        Server::new(tokio::io::stdin(), tokio::io::stdout(), socket)
-            .serve(service)
-            .await;
-    });
+    let clean_exit = runtime.block_on(serve_stdio());
     // Blocking analysis threads may still be finishing; do not wait for them.
     runtime.shutdown_background();
-    ExitCode::SUCCESS
+    // The specification: exit code 0 after `shutdown` then `exit`, 1 for `exit` alone.
+    if clean_exit {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    }
+}
+
+/// How long the client may be silent before a frame that overstates its length is taken as far
+/// as its JSON goes (the client is then waiting for an answer).
+const IDLE: std::time::Duration = std::time::Duration::from_millis(150);
+
+/// Serves the client on stdio through the frame decoder (see `frames`): tower-lsp-server reads
+/// and writes in-memory pipes; what it writes is passed on frame by frame, between the error
+/// answers and log messages the decoder sends. True when `shutdown` came before the end.
+async fn serve_stdio() -> bool {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    let (service, socket) = LspService::new(Backend::new);
+    let (mut to_server, server_input) = tokio::io::duplex(1 << 16);
+    let (server_output, mut from_server) = tokio::io::duplex(1 << 16);
+    let (frames_tx, mut frames_rx) = mpsc::unbounded_channel::<Vec<u8>>();
+
+    let writer = tokio::spawn(async move {
+        let mut stdout = tokio::io::stdout();
+        while let Some(frame) = frames_rx.recv().await {
+            if stdout.write_all(&frame).await.is_err() || stdout.flush().await.is_err() {
+                break; // the client is gone
+            }
+        }
+    });
+    let server_frames = frames_tx.clone();
+    let relay_out = tokio::spawn(async move {
+        let mut splitter = frames::FrameSplitter::default();
+        let mut chunk = vec![0; 1 << 16];
+        while let Ok(n) = from_server.read(&mut chunk).await {
+            if n == 0 {
+                break;
+            }
+            for frame in splitter.push(&chunk[..n]) {
+                let _ = server_frames.send(frame);
+            }
+        }
+    });
+
+    // Stdin is read in a task of its own so that waiting for it with a timeout loses nothing.
+    let (chunks_tx, mut chunks_rx) = mpsc::channel::<Vec<u8>>(16);
+    tokio::spawn(async move {
+        let mut stdin = tokio::io::stdin();
+        let mut chunk = vec![0; 1 << 16];
+        while let Ok(n) = stdin.read(&mut chunk).await {
+            if n == 0 || chunks_tx.send(chunk[..n].to_vec()).await.is_err() {
+                break;
+            }
+        }
+    });
+    let relay_in = tokio::spawn(async move {
+        let mut decoder = frames::Decoder::default();
+        let mut shutdown = false;
+        let mut ended = false;
+        while !ended {
+            let idle = match tokio::time::timeout(IDLE, chunks_rx.recv()).await {
+                Ok(Some(chunk)) => {
+                    decoder.push(&chunk);
+                    false
+                }
+                Ok(None) => {
+                    ended = true;
+                    true
+                }
+                Err(_) if decoder.pending() == 0 => continue,
+                Err(_) => true,
+            };
+            while let Some(decoded) = decoder.next(idle) {
+                for note in &decoded.notes {
+                    eprintln!("preflight: {note}");
+                    let _ = frames_tx.send(frames::encode(&frames::log_message(2, note)));
+                }
+                if let Some(response) = decoded.response {
+                    let _ = frames_tx.send(frames::encode(&response));
+                }
+                let Some(message) = decoded.message else {
+                    continue;
+                };
+                let method = message.get("method").and_then(Value::as_str);
+                let is_request = message.get("id").is_some();
+                shutdown |= method == Some("shutdown") && is_request;
+                let exit = method == Some("exit") && !is_request;
+                if to_server
+                    .write_all(&frames::encode(&message))
+                    .await
+                    .is_err()
+                {
+                    return shutdown; // the server has stopped
+                }
+                if exit {
+                    return shutdown;
+                }
+            }
+        }
+        if decoder.pending() > 0 {
+            eprintln!(
+                "preflight: the input ended inside a message ({} bytes not decoded)",
+                decoder.pending()
+            );
+        }
+        shutdown
+    });
+
+    Server::new(server_input, server_output, socket)
+        .serve(service)
+        .await;
+    // The server stops on `exit` (after which the input relay has returned) or at the end of
+    // its input (the relay's doing too).
+    let shutdown = matches!(
+        tokio::time::timeout(std::time::Duration::from_secs(1), relay_in).await,
+        Ok(Ok(true))
+    );
+    let _ = relay_out.await;
+    let _ = tokio::time::timeout(std::time::Duration::from_secs(5), writer).await;
+    shutdown
 }
 
 /// What the publisher task sends to the client, in order.

@@ -97,7 +97,18 @@ pub struct Ancestry<'t> {
     >,
     /// `nearest_ancestor` answers for the nodes passed on the way up, per question.
     nearest: std::cell::RefCell<std::collections::HashMap<(usize, usize), Option<Node<'t>>>>,
+    /// Lookups per top-level statement, and the statements asked about often enough to be
+    /// indexed: every node by its exact span. One long statement (calls nested thousands deep,
+    /// a huge literal) would otherwise cost its depth per lookup, the square of its size in all.
+    lookups: std::cell::RefCell<std::collections::HashMap<usize, usize>>,
+    #[allow(clippy::type_complexity)]
+    indexed: std::cell::RefCell<
+        std::collections::HashMap<usize, std::collections::HashMap<(usize, usize), Node<'t>>>,
+    >,
 }
+
+/// Lookups in one statement after which it is indexed.
+const LOOKUPS_BEFORE_INDEX: usize = 16;
 
 impl<'t> Ancestry<'t> {
     pub fn new(root: Node<'t>) -> Ancestry<'t> {
@@ -111,6 +122,8 @@ impl<'t> Ancestry<'t> {
             recorded: Default::default(),
             word_sites: Default::default(),
             nearest: Default::default(),
+            lookups: Default::default(),
+            indexed: Default::default(),
         }
     }
 
@@ -135,6 +148,9 @@ impl<'t> Ancestry<'t> {
         let Some(statement) = self.statement(start, end) else {
             return self.root.descendant_for_byte_range(start, end);
         };
+        if let Some(found) = self.indexed_lookup(statement, start, end) {
+            return Some(found);
+        }
         let mut parents = self.parents.borrow_mut();
         let mut cursor = statement.walk();
         loop {
@@ -150,6 +166,42 @@ impl<'t> Ancestry<'t> {
             parents.insert(child.id(), node);
         }
         Some(cursor.node())
+    }
+
+    /// The deepest node of `statement` spanning exactly `start..end`, from the statement's
+    /// index once it is asked about often; `None` sends the caller down the tree.
+    fn indexed_lookup(&self, statement: Node<'t>, start: usize, end: usize) -> Option<Node<'t>> {
+        if let Some(index) = self.indexed.borrow().get(&statement.id()) {
+            return index.get(&(start, end)).copied();
+        }
+        let count = {
+            let mut lookups = self.lookups.borrow_mut();
+            let count = lookups.entry(statement.id()).or_default();
+            *count += 1;
+            *count
+        };
+        if count < LOOKUPS_BEFORE_INDEX {
+            return None;
+        }
+        // One walk records every node by span (a deeper node with the same span replaces its
+        // parent: it is the smaller) and every parent.
+        let mut index = std::collections::HashMap::new();
+        let mut parents = self.parents.borrow_mut();
+        index.insert((statement.start_byte(), statement.end_byte()), statement);
+        let mut pending = vec![statement];
+        while let Some(parent) = pending.pop() {
+            let mut cursor = parent.walk();
+            for child in parent.children(&mut cursor) {
+                parents.insert(child.id(), parent);
+                index.insert((child.start_byte(), child.end_byte()), child);
+                if child.child_count() > 0 {
+                    pending.push(child);
+                }
+            }
+        }
+        let found = index.get(&(start, end)).copied();
+        self.indexed.borrow_mut().insert(statement.id(), index);
+        found
     }
 
     /// Identifier nodes spelling `name` (not in strings, comments or longer names), found from
@@ -292,7 +344,8 @@ impl<'t> Ancestry<'t> {
     /// (its operands later ask for their parents): tree-sitter's own `parent` descends from the
     /// root, a cost of the depth on every call.
     pub fn record_subtree(&self, node: Node<'t>) {
-        if node.child_count() == 0 || !self.recorded.borrow_mut().insert(node.id()) {
+        let mut recorded = self.recorded.borrow_mut();
+        if node.child_count() == 0 || !recorded.insert(node.id()) {
             return;
         }
         let mut parents = self.parents.borrow_mut();
@@ -301,7 +354,9 @@ impl<'t> Ancestry<'t> {
             let mut cursor = parent.walk();
             for child in parent.children(&mut cursor) {
                 parents.insert(child.id(), parent);
-                if child.child_count() > 0 {
+                // A subtree recorded before (a call nested in the argument of another) is not
+                // walked again: nested sinks would otherwise cost the square of their depth.
+                if child.child_count() > 0 && recorded.insert(child.id()) {
                     pending.push(child);
                 }
             }

@@ -98,7 +98,13 @@ pub fn byte_to_position(rope: &Rope, byte: usize, encoding: PositionEncoding) ->
 /// characters, as editors and SARIF viewers show them).
 pub struct LineIndex {
     starts: Vec<usize>,
+    /// Characters before every `CHARS_EVERY`-th byte (rounded down to a character boundary),
+    /// so a column in a line of megabytes is counted from the nearest checkpoint, not from the
+    /// line's start: thousands of findings in one long line stay linear.
+    chars_before: Vec<usize>,
 }
+
+const CHARS_EVERY: usize = 4096;
 
 impl LineIndex {
     pub fn new(text: &str) -> Self {
@@ -113,7 +119,28 @@ impl LineIndex {
             }
             i += 1;
         }
-        LineIndex { starts }
+        let mut chars_before = Vec::with_capacity(text.len() / CHARS_EVERY + 1);
+        let mut counted = 0;
+        let mut at = 0;
+        while at <= text.len() {
+            let checkpoint = floor_char_boundary(text, at);
+            counted += text[floor_char_boundary(text, at.saturating_sub(CHARS_EVERY))..checkpoint]
+                .chars()
+                .count();
+            chars_before.push(counted);
+            at += CHARS_EVERY;
+        }
+        LineIndex {
+            starts,
+            chars_before,
+        }
+    }
+
+    /// The number of characters in `text[..byte]` (`byte` on a character boundary).
+    fn chars_to(&self, text: &str, byte: usize) -> usize {
+        let checkpoint = byte / CHARS_EVERY;
+        let from = floor_char_boundary(text, checkpoint * CHARS_EVERY);
+        self.chars_before[checkpoint] + text[from..byte].chars().count()
     }
 
     /// Zero-based line of `byte`.
@@ -137,7 +164,12 @@ impl LineIndex {
         let byte = floor_char_boundary(text, byte.min(text.len()));
         let line = self.line_of(byte);
         let start = self.starts[line];
-        (line + 1, text[start..byte].chars().count() + 1)
+        let column = if byte - start < CHARS_EVERY {
+            text[start..byte].chars().count()
+        } else {
+            self.chars_to(text, byte) - self.chars_to(text, start)
+        };
+        (line + 1, column + 1)
     }
 
     /// Byte range of `line` (zero-based) without its line break.
@@ -198,6 +230,24 @@ mod tests {
                 position_to_byte(&rope, pos, enc),
                 byte,
                 "{text:?} byte {byte} {enc:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn columns_in_long_lines_count_characters() {
+        let text = format!("a\n{}é{}\r\nb", "😀x".repeat(5_000), "y".repeat(9_000));
+        let index = LineIndex::new(&text);
+        for byte in (0..text.len())
+            .filter(|&b| text.is_char_boundary(b))
+            .step_by(97)
+        {
+            let line = index.line_of(byte);
+            let naive = text[index.line_start(line)..byte].chars().count() + 1;
+            assert_eq!(
+                index.line_column(&text, byte),
+                (line + 1, naive),
+                "at {byte}"
             );
         }
     }

@@ -1099,3 +1099,119 @@ fn deeply_nested_and_very_long_expressions_are_checked_in_every_format() {
         found.len()
     );
 }
+
+/// `text` with each `\n` line ending made a lone `\r` (classic Mac OS line endings).
+fn cr_lines(text: &[u8]) -> Vec<u8> {
+    text.iter()
+        .map(|b| if *b == b'\n' { b'\r' } else { *b })
+        .collect()
+}
+
+#[test]
+fn lone_cr_line_endings_read_like_lf_in_every_format() {
+    // The comment would run to the end of a file whose lines end with a lone `\r`.
+    let code = b"import os\n# Secrets\nJWT_SECRET = os.getenv(\"JWT_SECRET\", \"dev\")\n";
+    let p = Project::new(&[("lf.py", code), ("cr.py", &cr_lines(code))]);
+    let out = p.run(&["check", "--format", "json"]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let findings = json_findings(&out);
+    let at = |path: &str| {
+        findings
+            .iter()
+            .filter(|f| f["path"] == path)
+            .map(|f| {
+                (
+                    f["rule"].as_str().unwrap().to_string(),
+                    f["start"].clone(),
+                    f["end"].clone(),
+                )
+            })
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        at("cr.py"),
+        [(
+            "SEC001".to_string(),
+            serde_json::json!({"line": 3, "column": 14}),
+            serde_json::json!({"line": 3, "column": 44})
+        )]
+    );
+    assert_eq!(at("cr.py"), at("lf.py"));
+    let text = stdout(&p.run(&["check", "cr.py"]));
+    assert!(text.contains("cr.py:3:14: error SEC001"), "{text}");
+    // The excerpt is the one line, without its `\r`.
+    assert!(
+        text.contains("3 | JWT_SECRET = os.getenv(\"JWT_SECRET\", \"dev\")\n"),
+        "{text:?}"
+    );
+}
+
+#[test]
+fn fixes_keep_lone_cr_line_endings() {
+    let code = b"\"\"\"Config.\"\"\"\nfrom os import getenv\n# keys\nAPI_KEY = getenv(\"API_KEY\", \"k-123\")\n";
+    let p = Project::new(&[("app/config.py", &cr_lines(code)), (".env", b"A=1\rA=2\r")]);
+    let out = p.run(&["check", "--fix"]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}{}",
+        stdout(&out),
+        stderr(&out)
+    );
+    // `import os` is inserted as a line of its own, ended by `\r` like the others.
+    assert_eq!(
+        p.read("app/config.py"),
+        "\"\"\"Config.\"\"\"\rimport os\rfrom os import getenv\r# keys\rAPI_KEY = os.environ[\"API_KEY\"]\r"
+    );
+    assert_eq!(p.read(".env"), "A=2\r");
+}
+
+#[test]
+fn settings_files_with_lone_cr_line_endings_give_the_same_findings() {
+    let files: [(&str, &[u8]); 6] = [
+        (
+            "compose.yaml",
+            b"services:\n  db:\n    image: postgres:16\n    environment:\n      POSTGRES_PASSWORD: postgres\n  backend:\n    build: .\n    ports:\n      - \"8000:8000\"\n    environment:\n      - DJANGO_SECRET_KEY=${DJANGO_SECRET_KEY:-k9fT2qLz8wX4mN7pR1vB5cY3e}\n",
+        ),
+        (
+            "Dockerfile",
+            b"FROM python:3.12-slim\nWORKDIR /app\nCOPY . .\nRUN pip install -r requirements.txt\nENTRYPOINT [\"/app/entrypoint.sh\"]\n",
+        ),
+        (
+            "entrypoint.sh",
+            b"#!/bin/sh\nset -e\n# start\npython manage.py migrate --noinput\nexec gunicorn djangocms.wsgi:application --bind 0.0.0.0:8000\n",
+        ),
+        ("requirements.txt", b"# pinned\nDjango==5.2.1\nstripe\ncelery\n"),
+        (
+            ".env.local",
+            b"# local\nSTRIPE_API_KEY=sk_test_51HxYzAbCdEfGhIjKlMnOpQrStUv\nA=1\nA=2\n",
+        ),
+        ("manage.py", b"import os\n"),
+    ];
+    let lf = Project::new(&files);
+    let cr_files: Vec<(&str, Vec<u8>)> = files.iter().map(|(p, c)| (*p, cr_lines(c))).collect();
+    let cr = Project::new(
+        &cr_files
+            .iter()
+            .map(|(p, c)| (*p, c.as_slice()))
+            .collect::<Vec<_>>(),
+    );
+    let lf_found = where_and_what(&json_findings(&lf.run(&["check", "--format", "json"])));
+    let cr_out = cr.run(&["check", "--format", "json"]);
+    assert!(stderr(&cr_out).is_empty(), "{}", stderr(&cr_out));
+    let cr_found = where_and_what(&json_findings(&cr_out));
+    // Every kind has a finding past its first line, so lines are counted in each.
+    for file in [
+        "compose.yaml",
+        "Dockerfile",
+        "entrypoint.sh",
+        "requirements.txt",
+        ".env.local",
+    ] {
+        assert!(
+            lf_found.iter().any(|(p, line, _)| p == file && *line > 1),
+            "{file}: {lf_found:?}"
+        );
+    }
+    assert_eq!(cr_found, lf_found);
+}

@@ -1215,3 +1215,134 @@ fn settings_files_with_lone_cr_line_endings_give_the_same_findings() {
     }
     assert_eq!(cr_found, lf_found);
 }
+
+/// Runs `preflight` in `dir`, failing (not hanging) if it does not end: reading a FIFO would
+/// wait for a writer forever.
+fn run_with_deadline(dir: &std::path::Path, args: &[&str]) -> Output {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_preflight"))
+        .args(args)
+        .current_dir(dir)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while child.try_wait().unwrap().is_none() {
+        if std::time::Instant::now() > deadline {
+            child.kill().unwrap();
+            panic!("preflight {args:?} did not finish");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    child.wait_with_output().unwrap()
+}
+
+fn make_fifo(path: &std::path::Path) {
+    let made = Command::new("mkfifo").arg(path).status().unwrap();
+    assert!(made.success(), "mkfifo {}", path.display());
+}
+
+const SEC001_ONLY: &[u8] = b"import os\nJWT_SECRET = os.getenv(\"JWT_SECRET\", \"dev\")\n";
+
+#[cfg(unix)]
+#[test]
+fn symlinks_in_a_walked_folder_are_followed_once_and_loops_and_broken_links_are_notes() {
+    use std::os::unix::fs::symlink;
+    let outside = Project::new(&[("ext.py", SEC001_ONLY), ("lib/shared.py", SEC001_ONLY)]);
+    let p = Project::new(&[("app/real.py", SEC001_ONLY)]);
+    let app = p.root.join("app");
+    // A second name for a file of the tree: checked once, at the file's own place.
+    symlink("real.py", app.join("alias.py")).unwrap();
+    // A file and a folder outside the tree: checked under the links' paths.
+    symlink(outside.root.join("ext.py"), app.join("ext.py")).unwrap();
+    symlink(outside.root.join("lib"), p.root.join("lib")).unwrap();
+    // A folder of the tree linked again: its files are not checked twice, nor its problems
+    // noted twice.
+    symlink("app", p.root.join("app_again")).unwrap();
+    symlink(".", app.join("here")).unwrap();
+    symlink("nowhere.py", app.join("broken.py")).unwrap();
+    make_fifo(&app.join("pipe.py"));
+
+    let out = run_with_deadline(&p.root, &["check", "--format", "json"]);
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    let mut paths: Vec<String> = json_findings(&out)
+        .iter()
+        .map(|f| f["path"].as_str().unwrap().to_string())
+        .collect();
+    paths.sort();
+    assert_eq!(
+        paths,
+        ["app/ext.py", "app/real.py", "lib/shared.py"],
+        "{err}"
+    );
+    let notes: Vec<&str> = err.lines().collect();
+    assert_eq!(notes.len(), 3, "{err}");
+    assert!(
+        notes.iter().any(
+            |n| n.starts_with("preflight: note: ./app/here: symlink loop")
+                && n.ends_with("; skipped")
+        ),
+        "{err}"
+    );
+    assert!(
+        notes.contains(&"preflight: note: ./app/broken.py: broken symlink; skipped"),
+        "{err}"
+    );
+    assert!(
+        notes.contains(&"preflight: note: ./app/pipe.py: not a regular file; skipped"),
+        "{err}"
+    );
+}
+
+#[cfg(unix)]
+#[test]
+fn devices_fifos_sockets_and_symlink_loops_named_on_the_command_line_are_notes() {
+    let p = Project::new(&[("app.py", SEC001_ONLY)]);
+    make_fifo(&p.root.join("pipe.py"));
+    let _socket = std::os::unix::net::UnixListener::bind(p.root.join("sock.py")).unwrap();
+    std::os::unix::fs::symlink("loop.py", p.root.join("loop.py")).unwrap();
+    let out = run_with_deadline(
+        &p.root,
+        &[
+            "check",
+            "/dev/null",
+            "pipe.py",
+            "sock.py",
+            "loop.py",
+            "app.py",
+        ],
+    );
+    let err = stderr(&out);
+    // The named file that is one is checked; the others are not errors.
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(
+        stdout(&out).contains("app.py:2:14: error SEC001"),
+        "{}",
+        stdout(&out)
+    );
+    assert_eq!(
+        err.lines().collect::<Vec<_>>(),
+        [
+            "preflight: note: /dev/null: not a regular file; skipped",
+            "preflight: note: pipe.py: not a regular file; skipped",
+            "preflight: note: sock.py: not a regular file; skipped",
+            "preflight: note: loop.py: symlink loop; skipped",
+        ]
+    );
+    // A path that is not there is still an error, and so is a link to nothing.
+    let out = p.run(&["check", "gone.py"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(
+        stderr(&out),
+        "preflight: gone.py: no such file or directory\n"
+    );
+    std::os::unix::fs::symlink("gone.py", p.root.join("dangling.py")).unwrap();
+    let out = p.run(&["check", "dangling.py"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("dangling.py: broken symlink"),
+        "{}",
+        stderr(&out)
+    );
+}

@@ -123,8 +123,15 @@ pub fn check(args: CheckArgs) -> ExitCode {
     let root = project_root(&paths, &cwd);
     let mut builder = ProjectBuilder::new(Some(&root)).named(&paths);
     builder.read_repository();
-    let (files, walk_errors) = scan::walk(&paths, &root, &[cache::DEFAULT_DIR]);
-    errors += walk_errors;
+    let walked = scan::walk(&paths, &root, &[cache::DEFAULT_DIR]);
+    for note in &walked.notes {
+        eprintln!("preflight: note: {note}");
+    }
+    for error in &walked.errors {
+        eprintln!("preflight: {error}");
+    }
+    errors += walked.errors.len();
+    let files = walked.files;
 
     // `--fix` rewrites files and always analyses them afresh: it neither reads nor writes the cache.
     let result_cache = if args.fix || args.no_cache {

@@ -365,22 +365,38 @@ pub fn context_files(root: &Path, paths: &[PathBuf], walked: &[(PathBuf, bool)])
 }
 
 /// Why a file was not read.
+#[derive(Debug, PartialEq, Eq)]
 pub enum Unreadable {
-    /// Not a text file worth reading (too large, binary, not UTF-8): a note.
+    /// Not a text file worth reading (too large, binary, not UTF-8, not a regular file): a note.
     Skipped(String),
+    /// It was there when the walk listed it and is gone now (deleted or renamed meanwhile): not
+    /// a problem of the project; the run counts them in one note.
+    Vanished,
     /// It could not be read at all: an error.
     Failed(String),
 }
 
 /// The file's text, when it is UTF-8 text of at most [`MAX_FILE_BYTES`].
 pub fn read_text(path: &Path) -> Result<String, Unreadable> {
-    let size = std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
+    let unreadable = |e: std::io::Error| match e.kind() {
+        std::io::ErrorKind::NotFound => Unreadable::Vanished,
+        _ => Unreadable::Failed(format!("cannot read: {e}")),
+    };
+    let metadata = std::fs::metadata(path).map_err(unreadable)?;
+    // The walk only lists regular files, but the path may be something else by now: a FIFO
+    // must not be opened (reading it waits for a writer).
+    if !metadata.is_file() {
+        return Err(Unreadable::Skipped(
+            "not a regular file; skipped".to_string(),
+        ));
+    }
+    let size = metadata.len();
     if size > MAX_FILE_BYTES {
         return Err(Unreadable::Skipped(format!(
             "skipped, {size} bytes is over the {MAX_FILE_BYTES}-byte limit"
         )));
     }
-    let bytes = std::fs::read(path).map_err(|e| Unreadable::Failed(format!("cannot read: {e}")))?;
+    let bytes = std::fs::read(path).map_err(unreadable)?;
     if bytes.iter().take(8192).any(|b| *b == 0) {
         return Err(Unreadable::Skipped("skipped, binary file".to_string()));
     }
@@ -438,6 +454,41 @@ mod tests {
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).unwrap();
         dir
+    }
+
+    #[test]
+    fn a_file_gone_since_the_walk_is_vanished_not_a_failure() {
+        let dir = temp_dir("vanished");
+        let path = dir.join("settings.py");
+        std::fs::write(&path, "DEBUG = True\n").unwrap();
+        assert_eq!(read_text(&path), Ok("DEBUG = True\n".to_string()));
+        std::fs::remove_file(&path).unwrap();
+        assert_eq!(read_text(&path), Err(Unreadable::Vanished));
+        // A link whose target went away is gone too.
+        #[cfg(unix)]
+        {
+            let target = dir.join("target.py");
+            let link = dir.join("link.py");
+            std::fs::write(&target, "x = 1\n").unwrap();
+            std::os::unix::fs::symlink(&target, &link).unwrap();
+            std::fs::remove_file(&target).unwrap();
+            assert_eq!(read_text(&link), Err(Unreadable::Vanished));
+        }
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn what_is_not_a_regular_file_is_never_opened() {
+        let dir = temp_dir("special");
+        let socket = dir.join("app.py");
+        let _listener = std::os::unix::net::UnixListener::bind(&socket).unwrap();
+        let skipped = Err(Unreadable::Skipped(
+            "not a regular file; skipped".to_string(),
+        ));
+        assert_eq!(read_text(&socket), skipped);
+        assert_eq!(read_text(Path::new("/dev/null")), skipped);
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[cfg(unix)]

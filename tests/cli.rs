@@ -1114,3 +1114,250 @@ fn fixing_a_finding_on_every_line_is_one_run() {
     );
     assert_eq!(project.read(".env.production").lines().count(), 1);
 }
+
+/// `text` with each `\n` line ending made a lone `\r` (classic Mac OS line endings).
+fn cr_lines(text: &[u8]) -> Vec<u8> {
+    text.iter()
+        .map(|b| if *b == b'\n' { b'\r' } else { *b })
+        .collect()
+}
+
+#[test]
+fn lone_cr_line_endings_read_like_lf_in_every_format() {
+    // The comment would run to the end of a file whose lines end with a lone `\r`.
+    let code = b"import os\n# Secrets\nJWT_SECRET = os.getenv(\"JWT_SECRET\", \"dev\")\n";
+    let p = Project::new(&[("lf.py", code), ("cr.py", &cr_lines(code))]);
+    let out = p.run(&["check", "--format", "json"]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let findings = json_findings(&out);
+    let at = |path: &str| {
+        findings
+            .iter()
+            .filter(|f| f["path"] == path)
+            .map(|f| {
+                (
+                    f["rule"].as_str().unwrap().to_string(),
+                    f["start"].clone(),
+                    f["end"].clone(),
+                )
+            })
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        at("cr.py"),
+        [(
+            "SEC001".to_string(),
+            serde_json::json!({"line": 3, "column": 14}),
+            serde_json::json!({"line": 3, "column": 44})
+        )]
+    );
+    assert_eq!(at("cr.py"), at("lf.py"));
+    let text = stdout(&p.run(&["check", "cr.py"]));
+    assert!(text.contains("cr.py:3:14: error SEC001"), "{text}");
+    // The excerpt is the one line, without its `\r`.
+    assert!(
+        text.contains("3 | JWT_SECRET = os.getenv(\"JWT_SECRET\", \"dev\")\n"),
+        "{text:?}"
+    );
+}
+
+#[test]
+fn fixes_keep_lone_cr_line_endings() {
+    let code = b"\"\"\"Config.\"\"\"\nfrom os import getenv\n# keys\nAPI_KEY = getenv(\"API_KEY\", \"k-123\")\n";
+    let p = Project::new(&[("app/config.py", &cr_lines(code)), (".env", b"A=1\rA=2\r")]);
+    let out = p.run(&["check", "--fix"]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}{}",
+        stdout(&out),
+        stderr(&out)
+    );
+    // `import os` is inserted as a line of its own, ended by `\r` like the others.
+    assert_eq!(
+        p.read("app/config.py"),
+        "\"\"\"Config.\"\"\"\rimport os\rfrom os import getenv\r# keys\rAPI_KEY = os.environ[\"API_KEY\"]\r"
+    );
+    assert_eq!(p.read(".env"), "A=2\r");
+}
+
+#[test]
+fn settings_files_with_lone_cr_line_endings_give_the_same_findings() {
+    let files: [(&str, &[u8]); 6] = [
+        (
+            "compose.yaml",
+            b"services:\n  db:\n    image: postgres:16\n    environment:\n      POSTGRES_PASSWORD: postgres\n  backend:\n    build: .\n    ports:\n      - \"8000:8000\"\n    environment:\n      - DJANGO_SECRET_KEY=${DJANGO_SECRET_KEY:-k9fT2qLz8wX4mN7pR1vB5cY3e}\n",
+        ),
+        (
+            "Dockerfile",
+            b"FROM python:3.12-slim\nWORKDIR /app\nCOPY . .\nRUN pip install -r requirements.txt\nENTRYPOINT [\"/app/entrypoint.sh\"]\n",
+        ),
+        (
+            "entrypoint.sh",
+            b"#!/bin/sh\nset -e\n# start\npython manage.py migrate --noinput\nexec gunicorn djangocms.wsgi:application --bind 0.0.0.0:8000\n",
+        ),
+        ("requirements.txt", b"# pinned\nDjango==5.2.1\nstripe\ncelery\n"),
+        (
+            ".env.local",
+            b"# local\nSTRIPE_API_KEY=sk_test_51HxYzAbCdEfGhIjKlMnOpQrStUv\nA=1\nA=2\n",
+        ),
+        ("manage.py", b"import os\n"),
+    ];
+    let lf = Project::new(&files);
+    let cr_files: Vec<(&str, Vec<u8>)> = files.iter().map(|(p, c)| (*p, cr_lines(c))).collect();
+    let cr = Project::new(
+        &cr_files
+            .iter()
+            .map(|(p, c)| (*p, c.as_slice()))
+            .collect::<Vec<_>>(),
+    );
+    let lf_found = where_and_what(&json_findings(&lf.run(&["check", "--format", "json"])));
+    let cr_out = cr.run(&["check", "--format", "json"]);
+    assert!(stderr(&cr_out).is_empty(), "{}", stderr(&cr_out));
+    let cr_found = where_and_what(&json_findings(&cr_out));
+    // Every kind has a finding past its first line, so lines are counted in each.
+    for file in [
+        "compose.yaml",
+        "Dockerfile",
+        "entrypoint.sh",
+        "requirements.txt",
+        ".env.local",
+    ] {
+        assert!(
+            lf_found.iter().any(|(p, line, _)| p == file && *line > 1),
+            "{file}: {lf_found:?}"
+        );
+    }
+    assert_eq!(cr_found, lf_found);
+}
+
+/// Runs `preflight` in `dir`, failing (not hanging) if it does not end: reading a FIFO would
+/// wait for a writer forever.
+fn run_with_deadline(dir: &std::path::Path, args: &[&str]) -> Output {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_preflight"))
+        .args(args)
+        .current_dir(dir)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while child.try_wait().unwrap().is_none() {
+        if std::time::Instant::now() > deadline {
+            child.kill().unwrap();
+            panic!("preflight {args:?} did not finish");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    child.wait_with_output().unwrap()
+}
+
+fn make_fifo(path: &std::path::Path) {
+    let made = Command::new("mkfifo").arg(path).status().unwrap();
+    assert!(made.success(), "mkfifo {}", path.display());
+}
+
+const SEC001_ONLY: &[u8] = b"import os\nJWT_SECRET = os.getenv(\"JWT_SECRET\", \"dev\")\n";
+
+#[cfg(unix)]
+#[test]
+fn symlinks_in_a_walked_folder_are_followed_once_and_loops_and_broken_links_are_notes() {
+    use std::os::unix::fs::symlink;
+    let outside = Project::new(&[("ext.py", SEC001_ONLY), ("lib/shared.py", SEC001_ONLY)]);
+    let p = Project::new(&[("app/real.py", SEC001_ONLY)]);
+    let app = p.root.join("app");
+    // A second name for a file of the tree: checked once, at the file's own place.
+    symlink("real.py", app.join("alias.py")).unwrap();
+    // A file and a folder outside the tree: checked under the links' paths.
+    symlink(outside.root.join("ext.py"), app.join("ext.py")).unwrap();
+    symlink(outside.root.join("lib"), p.root.join("lib")).unwrap();
+    // A folder of the tree linked again: its files are not checked twice, nor its problems
+    // noted twice.
+    symlink("app", p.root.join("app_again")).unwrap();
+    symlink(".", app.join("here")).unwrap();
+    symlink("nowhere.py", app.join("broken.py")).unwrap();
+    make_fifo(&app.join("pipe.py"));
+
+    let out = run_with_deadline(&p.root, &["check", "--format", "json"]);
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    let mut paths: Vec<String> = json_findings(&out)
+        .iter()
+        .map(|f| f["path"].as_str().unwrap().to_string())
+        .collect();
+    paths.sort();
+    assert_eq!(
+        paths,
+        ["app/ext.py", "app/real.py", "lib/shared.py"],
+        "{err}"
+    );
+    let notes: Vec<&str> = err.lines().collect();
+    assert_eq!(notes.len(), 3, "{err}");
+    assert!(
+        notes.iter().any(
+            |n| n.starts_with("preflight: note: ./app/here: symlink loop")
+                && n.ends_with("; skipped")
+        ),
+        "{err}"
+    );
+    assert!(
+        notes.contains(&"preflight: note: ./app/broken.py: broken symlink; skipped"),
+        "{err}"
+    );
+    assert!(
+        notes.contains(&"preflight: note: ./app/pipe.py: not a regular file; skipped"),
+        "{err}"
+    );
+}
+
+#[cfg(unix)]
+#[test]
+fn devices_fifos_sockets_and_symlink_loops_named_on_the_command_line_are_notes() {
+    let p = Project::new(&[("app.py", SEC001_ONLY)]);
+    make_fifo(&p.root.join("pipe.py"));
+    let _socket = std::os::unix::net::UnixListener::bind(p.root.join("sock.py")).unwrap();
+    std::os::unix::fs::symlink("loop.py", p.root.join("loop.py")).unwrap();
+    let out = run_with_deadline(
+        &p.root,
+        &[
+            "check",
+            "/dev/null",
+            "pipe.py",
+            "sock.py",
+            "loop.py",
+            "app.py",
+        ],
+    );
+    let err = stderr(&out);
+    // The named file that is one is checked; the others are not errors.
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(
+        stdout(&out).contains("app.py:2:14: error SEC001"),
+        "{}",
+        stdout(&out)
+    );
+    assert_eq!(
+        err.lines().collect::<Vec<_>>(),
+        [
+            "preflight: note: /dev/null: not a regular file; skipped",
+            "preflight: note: pipe.py: not a regular file; skipped",
+            "preflight: note: sock.py: not a regular file; skipped",
+            "preflight: note: loop.py: symlink loop; skipped",
+        ]
+    );
+    // A path that is not there is still an error, and so is a link to nothing.
+    let out = p.run(&["check", "gone.py"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(
+        stderr(&out),
+        "preflight: gone.py: no such file or directory\n"
+    );
+    std::os::unix::fs::symlink("gone.py", p.root.join("dangling.py")).unwrap();
+    let out = p.run(&["check", "dangling.py"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("dangling.py: broken symlink"),
+        "{}",
+        stderr(&out)
+    );
+}

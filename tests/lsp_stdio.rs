@@ -1736,6 +1736,64 @@ fn crlf_and_untitled_documents() {
     server.shutdown_and_exit();
 }
 
+/// Lines ended by a lone `\r` (classic Mac OS): LSP counts them as lines, and so must the
+/// analysis (a comment must not run to the end of the file), as the text is edited too.
+#[test]
+fn lone_cr_documents() {
+    let mut server = start("cr");
+    let mut py = server.open(
+        "settings.py",
+        "python",
+        "import os\r# Secrets\rJWT_SECRET = os.getenv(\"JWT_SECRET\", \"dev\")\rX = 1\r",
+    );
+    let d = server.diagnostics(&py.uri, Some(1));
+    assert_eq!(
+        diagnostic(&d, "SEC001")["range"],
+        range(pos(2, 13), pos(2, 43))
+    );
+    // Typing at the end of the comment, then making its line break a `\r\n` and a lone `\r`
+    // again: the finding stays where it is.
+    server.change(&mut py, vec![change(range(pos(1, 9), pos(1, 9)), " here")]);
+    server.change(&mut py, vec![change(range(pos(2, 0), pos(2, 0)), "\n")]);
+    assert_eq!(py.line(1), "# Secrets here");
+    let d = server.diagnostics(&py.uri, Some(3));
+    assert_eq!(
+        diagnostic(&d, "SEC001")["range"],
+        range(pos(2, 13), pos(2, 43))
+    );
+    server.change(&mut py, vec![change(range(pos(1, 14), pos(2, 0)), "\r")]);
+    let d = server.diagnostics(&py.uri, Some(4));
+    let d = diagnostic(&d, "SEC001").clone();
+    assert_eq!(d["range"], range(pos(2, 13), pos(2, 43)));
+    let actions = server.code_actions(&py, d["range"].clone(), &[d], None);
+    let fix = action(&actions, "Preflight (SEC001): Fail fast");
+    server.apply_edit(&mut py, &fix["edit"].clone());
+    assert_eq!(
+        py.text,
+        format!("import os\r# Secrets here\r{FIXED_LINE}\rX = 1\r")
+    );
+    assert_eq!(server.diagnostics(&py.uri, Some(5)), Vec::<Value>::new());
+
+    // A comment line put above ends with `\r` like the file's other lines.
+    let mut env = server.open(
+        ".env.production",
+        "dotenv",
+        "A=1\rCORS_ORIGINS=http://localhost:3000\r",
+    );
+    let d = server.diagnostics(&env.uri, Some(1));
+    let d = diagnostic(&d, "CFG006").clone();
+    assert_eq!(d["range"], range(pos(1, 13), pos(1, 34)));
+    let actions = server.code_actions(&env, d["range"].clone(), &[d], None);
+    let ignore = action(&actions, "Preflight (CFG006): ignore on this line");
+    server.apply_edit(&mut env, &ignore["edit"].clone());
+    assert_eq!(
+        env.text,
+        "A=1\r# preflight: ignore[CFG006]\rCORS_ORIGINS=http://localhost:3000\r"
+    );
+    assert_eq!(server.diagnostics(&env.uri, Some(2)), Vec::<Value>::new());
+    server.shutdown_and_exit();
+}
+
 // ---------------------------------------------------------------------------------------------
 // 10. Settings files and the project model
 

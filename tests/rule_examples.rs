@@ -5,7 +5,7 @@ use std::collections::BTreeSet;
 use std::path::Path;
 
 use preflight::analysis::fix::{apply_edits, fix_is_valid, still_parses};
-use preflight::analysis::registry::{self, ExampleKind, FixAvailability};
+use preflight::analysis::registry::{self, Example, ExampleFile, ExampleKind, FixAvailability};
 use preflight::analysis::{analyse, AllRules, Applicability, Input};
 use preflight::checks;
 use preflight::syntax::FileKind;
@@ -138,6 +138,98 @@ fn rule_examples() {
         }
     }
     assert!(checked > 0);
+    assert!(
+        failures.is_empty(),
+        "{} failure(s):\n{}",
+        failures.len(),
+        failures.join("\n\n")
+    );
+}
+
+/// The example's text with every line ending a lone `\r` (classic Mac OS), for the kinds whose
+/// readers take a lone `\r` as a line break; the other kinds keep their text (`pyproject.toml`
+/// does not allow one, and git and Docker read ignore files by `\n`).
+fn with_cr_line_endings(path: &str, code: &str) -> String {
+    match FileKind::from_path_and_head(Path::new(path), code.as_bytes()) {
+        Some(kind) if kind.has_universal_newlines() => code.replace('\n', "\r"),
+        _ => code.to_string(),
+    }
+}
+
+/// A file whose lines end with a lone `\r` reads as the same file with `\n` endings: every
+/// example, its neighbours converted too, gives the same findings at the same byte ranges (the
+/// conversion keeps every offset), and its fixes write `\r` line breaks.
+#[test]
+fn rule_examples_with_cr_line_endings_give_the_same_findings() {
+    let mut failures = Vec::new();
+    let mut compared = 0;
+    for meta in registry::all() {
+        for (n, example) in meta.examples.iter().enumerate() {
+            let label = format!("{} example #{} ({})", meta.id, n + 1, example.path);
+            let path = Path::new(&example.path);
+            let Some(kind) = FileKind::from_path_and_head(path, example.code.as_bytes()) else {
+                continue;
+            };
+            if !kind.has_universal_newlines() || !example.code.contains('\n') {
+                continue;
+            }
+            let cr_example = Example {
+                kind: example.kind,
+                path: example.path.clone(),
+                code: with_cr_line_endings(&example.path, &example.code),
+                findings: example.findings,
+                message: example.message.clone(),
+                severity: example.severity,
+                files: example
+                    .files
+                    .iter()
+                    .map(|f| ExampleFile {
+                        path: f.path.clone(),
+                        code: with_cr_line_endings(&f.path, &f.code),
+                    })
+                    .collect(),
+                tracked: example.tracked.clone(),
+            };
+            let lf_project = example.project();
+            let cr_project = cr_example.project();
+            let lf = analyse(
+                &Input::alone(path, &example.code, kind, &lf_project),
+                &AllRules,
+            );
+            let cr = analyse(
+                &Input::alone(path, &cr_example.code, kind, &cr_project),
+                &AllRules,
+            );
+            compared += 1;
+            let summary = |d: &preflight::analysis::Diagnostic| {
+                (d.rule, d.range.clone(), d.message.clone(), d.fix.is_some())
+            };
+            let lf_found: Vec<_> = lf.diagnostics.iter().map(summary).collect();
+            let cr_found: Vec<_> = cr.diagnostics.iter().map(summary).collect();
+            if lf_found != cr_found {
+                failures.push(format!(
+                    "{label}: findings differ\n  LF: {lf_found:?}\n  CR: {cr_found:?}"
+                ));
+                continue;
+            }
+            for (lf_d, cr_d) in lf.diagnostics.iter().zip(&cr.diagnostics) {
+                let (Some(lf_fix), Some(cr_fix)) = (&lf_d.fix, &cr_d.fix) else {
+                    continue;
+                };
+                let (lf_fixed, _) =
+                    apply_edits(&example.code, &lf_fix.edits.iter().collect::<Vec<_>>());
+                let (cr_fixed, _) =
+                    apply_edits(&cr_example.code, &cr_fix.edits.iter().collect::<Vec<_>>());
+                if cr_fixed.contains('\n') || cr_fixed != lf_fixed.replace('\n', "\r") {
+                    failures.push(format!(
+                        "{label}: {} fix writes other text\n  LF: {lf_fixed:?}\n  CR: {cr_fixed:?}",
+                        lf_d.rule
+                    ));
+                }
+            }
+        }
+    }
+    assert!(compared > 50, "only {compared} examples compared");
     assert!(
         failures.is_empty(),
         "{} failure(s):\n{}",

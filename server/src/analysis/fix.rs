@@ -41,6 +41,7 @@ pub fn still_parses(kind: FileKind, before: &str, after: &str) -> bool {
 
 /// How many places of `text` do not parse as `kind`.
 pub fn syntax_errors(kind: FileKind, text: &str) -> usize {
+    let text = &*kind.lines_as_read(text);
     match kind {
         FileKind::Python => python::error_count(&python::parse(text, None)),
         FileKind::DotEnv => dotenv::parse(text).errors.len(),

@@ -11,6 +11,7 @@ pub mod suppression;
 #[cfg(test)]
 pub mod testing;
 
+use std::borrow::Cow;
 use std::ops::Range;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::Path;
@@ -23,6 +24,7 @@ use crate::project::{facts, FileFacts, Project};
 use crate::syntax::{
     compose, dockerfile, dotenv, procfile, pyproject, python, requirements, shell, FileKind,
 };
+use crate::text::restore_line_breaks;
 pub use context::{EnvFileRole, File, Parsed, PythonFile};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -196,6 +198,32 @@ pub struct Analysis {
 
 /// Analyses one file. Pure: the same input always gives the same diagnostics, sorted by position.
 pub fn analyse(input: &Input, filter: &dyn RuleFilter) -> Analysis {
+    // Rules read a file with lone `\r` line breaks as its readers do, with `\n` there (the
+    // given tree is a parse of that copy already); offsets are the same in both texts, and what
+    // the fixes insert breaks its lines as the file does.
+    let read = input.kind.lines_as_read(input.text);
+    let mut analysis = analyse_as_read(
+        &Input {
+            text: &read,
+            ..*input
+        },
+        filter,
+    );
+    if matches!(read, Cow::Owned(_)) {
+        for edit in analysis
+            .diagnostics
+            .iter_mut()
+            .filter_map(|d| d.fix.as_mut())
+            .flat_map(|fix| fix.edits.iter_mut())
+        {
+            edit.content = restore_line_breaks(input.text, std::mem::take(&mut edit.content));
+        }
+    }
+    analysis
+}
+
+/// [`analyse`] of a text whose line breaks are as its readers see them.
+fn analyse_as_read(input: &Input, filter: &dyn RuleFilter) -> Analysis {
     // The rules that may find something here, decided once from the text: when there are none,
     // a Python file is not even parsed (most files of a project have nothing for most rules).
     let rules: Vec<&dyn Rule> = checks::all()
@@ -262,10 +290,22 @@ static NO_FACTS: FileFacts = FileFacts {
     settings_modules: Vec::new(),
 };
 
-/// Runs `f` on the file as rules see it (parsed, with its role), for what needs the parse of a
-/// finding's file after the analysis (the suppression edit of a code action).
-pub fn with_file<R>(input: &Input, f: impl FnOnce(&File) -> R) -> R {
-    with_parsed(input, input.facts.is_none(), |file, _| f(file)).0
+/// The edit that silences `rule` for the finding starting at `at` (a code action's), made from
+/// the file as the rules read it.
+pub fn suppression_edit_of(input: &Input, at: usize, rule: &str) -> Edit {
+    let read = input.kind.lines_as_read(input.text);
+    let as_read = Input {
+        text: &read,
+        ..*input
+    };
+    let edit = with_parsed(&as_read, input.facts.is_none(), |file, _| {
+        suppression::suppression_edit(file, at, rule)
+    })
+    .0;
+    Edit {
+        content: restore_line_breaks(input.text, edit.content),
+        ..edit
+    }
 }
 
 /// Hands `f` the file as rules see it, with its parse and its facts (the given ones, or those

@@ -71,7 +71,20 @@ enum Read {
     /// Analysed while read (see `check`): the facts its analysis gave, for the project.
     Analysed(Option<(PathBuf, FileKind, Arc<FileFacts>)>),
     Skipped(String),
+    /// Listed by the walk, gone when read (see [`scan::Unreadable::Vanished`]).
+    Vanished,
     Failed(String),
+}
+
+/// The one note for the files deleted or renamed between the walk and their reading.
+fn vanished_note(count: usize) -> Option<String> {
+    match count {
+        0 => None,
+        1 => Some("1 file disappeared while being checked; skipped".to_string()),
+        n => Some(format!(
+            "{n} files disappeared while being checked; skipped"
+        )),
+    }
 }
 
 pub fn check(args: CheckArgs) -> ExitCode {
@@ -123,8 +136,15 @@ pub fn check(args: CheckArgs) -> ExitCode {
     let root = project_root(&paths, &cwd);
     let mut builder = ProjectBuilder::new(Some(&root)).named(&paths);
     builder.read_repository();
-    let (files, walk_errors) = scan::walk(&paths, &root, &[cache::DEFAULT_DIR]);
-    errors += walk_errors;
+    let walked = scan::walk(&paths, &root, &[cache::DEFAULT_DIR]);
+    for note in &walked.notes {
+        eprintln!("preflight: note: {note}");
+    }
+    for error in &walked.errors {
+        eprintln!("preflight: {error}");
+    }
+    errors += walked.errors.len();
+    let files = walked.files;
 
     // `--fix` rewrites files and always analyses them afresh: it neither reads nor writes the cache.
     let result_cache = if args.fix || args.no_cache {
@@ -174,6 +194,7 @@ pub fn check(args: CheckArgs) -> ExitCode {
         .collect();
     let mut pending = Vec::new();
     let mut outcomes: Vec<Outcome> = Vec::new();
+    let mut vanished = 0;
     for (read, outcome) in reads {
         match read {
             Read::Loaded(file) => {
@@ -185,6 +206,7 @@ pub fn check(args: CheckArgs) -> ExitCode {
             Read::Analysed(Some((path, kind, facts))) => builder.file(&path, kind, facts),
             Read::Analysed(None) => {}
             Read::Skipped(note) => eprintln!("preflight: note: {note}"),
+            Read::Vanished => vanished += 1,
             Read::Failed(message) => {
                 eprintln!("preflight: {message}");
                 errors += 1;
@@ -220,11 +242,19 @@ pub fn check(args: CheckArgs) -> ExitCode {
         _ => true,
     });
     for path in again {
-        if let Read::Loaded(file) =
-            read_file(&path, true, &cwd, &config_for, result_cache.as_ref(), false)
-        {
-            pending.push(*file);
+        match read_file(&path, true, &cwd, &config_for, result_cache.as_ref(), false) {
+            Read::Loaded(file) => pending.push(*file),
+            Read::Analysed(_) => {}
+            Read::Skipped(note) => eprintln!("preflight: note: {note}"),
+            Read::Vanished => vanished += 1,
+            Read::Failed(message) => {
+                eprintln!("preflight: {message}");
+                errors += 1;
+            }
         }
+    }
+    if let Some(note) = vanished_note(vanished) {
+        eprintln!("preflight: note: {note}");
     }
     let later: Vec<Outcome> = pending
         .into_par_iter()
@@ -338,6 +368,12 @@ fn read_file(
 ) -> Read {
     let display = display_path(path, cwd);
     let Some(kind) = scan::kind_of(path) else {
+        // A file without a telling name is known by its first line, which a file deleted since
+        // the walk no longer has.
+        if std::fs::symlink_metadata(path).is_err_and(|e| e.kind() == std::io::ErrorKind::NotFound)
+        {
+            return Read::Vanished;
+        }
         return Read::Skipped(format!(
             "{display}: skipped, not a file Preflight reads (Python, env, compose, Dockerfile, shell, requirements, pyproject.toml, Procfile)"
         ));
@@ -354,6 +390,7 @@ fn read_file(
     let text = match scan::read_text(path) {
         Ok(text) => text,
         Err(scan::Unreadable::Skipped(why)) => return Read::Skipped(format!("{display}: {why}")),
+        Err(scan::Unreadable::Vanished) => return Read::Vanished,
         Err(scan::Unreadable::Failed(why)) => return Read::Failed(format!("{display}: {why}")),
     };
     let key = result_cache.and_then(|c| c.key(path, &text));
@@ -581,5 +618,50 @@ pub fn explain(rule: &str) -> ExitCode {
             eprintln!("preflight: no rule `{rule}` (see `preflight rules`)");
             ExitCode::from(2)
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A file the walk listed and that is deleted before it is read is counted, not an error
+    /// (a race on a real run is not testable without being flaky: the reader is tested alone).
+    #[test]
+    fn a_file_deleted_after_the_walk_is_vanished() {
+        let dir = std::env::temp_dir().join(format!("preflight-read-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let config_for = |_: &Path| -> Result<Config, ConfigError> {
+            Ok(Config::new(dir.clone(), None, Options::default()))
+        };
+        // By name, and without a telling name (its kind would come from its first line).
+        for name in ["settings.py", "entrypoint"] {
+            let path = dir.join(name);
+            std::fs::write(&path, "#!/bin/sh\nDEBUG=1\n").unwrap();
+            assert!(matches!(
+                read_file(&path, false, &dir, &config_for, None, true),
+                Read::Loaded(_)
+            ));
+            std::fs::remove_file(&path).unwrap();
+            for defer_independent in [true, false] {
+                assert!(
+                    matches!(
+                        read_file(&path, false, &dir, &config_for, None, defer_independent),
+                        Read::Vanished
+                    ),
+                    "{name}"
+                );
+            }
+        }
+        std::fs::remove_dir_all(&dir).unwrap();
+        assert_eq!(vanished_note(0), None);
+        assert_eq!(
+            vanished_note(1).as_deref(),
+            Some("1 file disappeared while being checked; skipped")
+        );
+        assert_eq!(
+            vanished_note(3).as_deref(),
+            Some("3 files disappeared while being checked; skipped")
+        );
     }
 }

@@ -15,7 +15,6 @@ use super::convert::{minimal_edit, to_byte, to_lsp_diagnostic, to_range};
 use super::{Outgoing, FIX_ALL_KIND};
 use crate::analysis::fix::{fix_all, fix_is_valid};
 use crate::analysis::registry;
-use crate::analysis::suppression::suppression_edit;
 use crate::analysis::{self, Applicability, Diagnostic as Finding, Input};
 use crate::config::{Config, ConfigCache, Options};
 use crate::project::scan::MAX_FILE_BYTES;
@@ -640,7 +639,7 @@ impl State {
                         }));
                     }
                 }
-                let suppress = analysis::with_file(
+                let suppress = analysis::suppression_edit_of(
                     &Input {
                         path: &path,
                         text,
@@ -649,7 +648,8 @@ impl State {
                         project: &project,
                         facts: None,
                     },
-                    |file| suppression_edit(file, finding.range.start, finding.rule),
+                    finding.range.start,
+                    finding.rule,
                 );
                 actions.push(CodeActionOrCommand::CodeAction(CodeAction {
                     title: format!("Preflight ({}): ignore on this line", finding.rule),

@@ -803,6 +803,8 @@ pub fn extract(path: &Path, kind: FileKind, text: &str) -> FileFacts {
 }
 
 fn extract_unguarded(path: &Path, kind: FileKind, text: &str) -> FileFacts {
+    // Read as the analysis reads the file (lone `\r` line breaks as `\n`; same offsets).
+    let text = &*kind.lines_as_read(text);
     match kind {
         FileKind::Python => {
             if !python_needs_parse(path, text) {

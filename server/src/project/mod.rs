@@ -750,7 +750,9 @@ fn file_name(path: &Path) -> String {
 /// project finds it loaded by a settings chain ([`Project::in_settings_chain`]); settings modules
 /// and every deployment and configuration file depend on the rest of the project.
 pub fn depends_on_other_files(path: &Path, kind: FileKind, text: &str) -> bool {
-    kind != FileKind::Python || roles::is_settings_path(path) || defines_django_settings(text)
+    kind != FileKind::Python
+        || roles::is_settings_path(path)
+        || defines_django_settings(&kind.lines_as_read(text))
 }
 
 /// Program names of the servers and workers an application runs in production.

@@ -41,9 +41,12 @@ pub(crate) fn parse_with(
                 parsers.len() - 1
             }
         };
+        // The grammars (Python, YAML, bash) end a line only at `\n`: a file with lone `\r` line
+        // breaks is parsed as the same-length copy that has `\n` there.
+        let text = crate::text::universal_newlines(text);
         parsers[index]
             .1
-            .parse(text, old)
+            .parse(text.as_bytes(), old)
             .expect("parsing without a timeout or cancellation flag always yields a tree")
     })
 }
@@ -150,6 +153,30 @@ impl FileKind {
             "pip-requirements" | "requirements" => Some(FileKind::Requirements),
             "procfile" => Some(FileKind::Procfile),
             _ => None,
+        }
+    }
+
+    /// Whether a lone `\r` (classic Mac OS) ends a line, as it does for the programs that read
+    /// the file: CPython reads source with universal newlines, pip and python-dotenv read their
+    /// files as Python text (where a `\r` ends a line), and YAML counts `\r` as a line break.
+    /// Dockerfiles, shell scripts and Procfiles are read the same way so that a file saved with
+    /// old Mac line endings is still checked line by line, although `docker build` and `sh`
+    /// would see one long line. Not `pyproject.toml` (TOML forbids a lone `\r`, so the parse
+    /// error is reported) nor the ignore files (git and Docker split them at `\n` only).
+    pub fn has_universal_newlines(self) -> bool {
+        !matches!(
+            self,
+            FileKind::PyProject | FileKind::GitIgnore | FileKind::DockerIgnore | FileKind::LockFile
+        )
+    }
+
+    /// The text as this kind's readers break its lines: with every lone `\r` made `\n` (see
+    /// [`crate::text::universal_newlines`]) when [`FileKind::has_universal_newlines`].
+    pub fn lines_as_read(self, text: &str) -> std::borrow::Cow<'_, str> {
+        if self.has_universal_newlines() {
+            crate::text::universal_newlines(text)
+        } else {
+            std::borrow::Cow::Borrowed(text)
         }
     }
 

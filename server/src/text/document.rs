@@ -72,7 +72,15 @@ impl Document {
         if start_byte > end_byte {
             start_byte = end_byte;
         }
-        let start_position = self.point_at(start_byte);
+        // The tree is a parse of the text with lone `\r` read as `\n` (see `parse_with`). Whether
+        // a `\r` right before the change is lone depends on the byte after it, which the change
+        // may replace: the edit the tree hears starts at that `\r`, so its token is read again.
+        let edit_start = if start_byte > 0 && self.rope.byte(start_byte - 1) == b'\r' {
+            start_byte - 1
+        } else {
+            start_byte
+        };
+        let start_position = self.point_at(edit_start);
         let old_end_position = self.point_at(end_byte);
         let start_char = self.rope.byte_to_char(start_byte);
         let end_char = self.rope.byte_to_char(end_byte);
@@ -89,7 +97,7 @@ impl Document {
                 }
             };
             tree.edit(&InputEdit {
-                start_byte,
+                start_byte: edit_start,
                 old_end_byte: end_byte,
                 new_end_byte,
                 start_position,
@@ -150,6 +158,45 @@ mod tests {
             doc.tree.as_ref().unwrap().root_node().to_sexp(),
             syntax::python::parse(&text, None).root_node().to_sexp()
         );
+    }
+
+    /// Typing next to a lone `\r` line break changes whether it is lone: the incremental parse
+    /// must match a fresh parse of the text (lone `\r` read as `\n`) after each keystroke.
+    #[test]
+    fn edits_beside_lone_carriage_returns_reparse_like_a_fresh_parse() {
+        let mut doc = Document::new(
+            "import os\r# note\rJWT_SECRET = os.getenv('JWT_SECRET', 'dev')\r",
+            FileKind::Python,
+            1,
+        );
+        for (range, text) in [
+            // `\r` + `\n`: the first line break becomes a CRLF, then a lone `\r` again.
+            ((pos(1, 0), pos(1, 0)), "\n"),
+            ((pos(1, 0), pos(1, 0)), "x = 1\r"),
+            ((pos(0, 9), pos(1, 0)), "\r"),
+            // The comment's line break removed (it runs on over the assignment), then put back.
+            ((pos(2, 6), pos(3, 0)), ""),
+            ((pos(2, 6), pos(2, 6)), "\r"),
+        ] {
+            doc.apply(
+                &Change {
+                    range: Some(range),
+                    text,
+                },
+                PositionEncoding::Utf16,
+            );
+            let text = doc.text();
+            doc.reparse();
+            assert_eq!(
+                doc.tree.as_ref().unwrap().root_node().to_sexp(),
+                syntax::python::parse(&text, None).root_node().to_sexp(),
+                "{text:?}"
+            );
+            assert!(
+                !doc.tree.as_ref().unwrap().root_node().has_error(),
+                "{text:?}"
+            );
+        }
     }
 
     #[test]

@@ -4,6 +4,8 @@
 
 pub mod document;
 
+use std::borrow::Cow;
+
 use ropey::Rope;
 
 /// The unit of `Position.character` agreed with the LSP client.
@@ -208,6 +210,38 @@ pub fn line_ending(text: &str) -> &'static str {
     }
 }
 
+/// `text` with every lone `\r` (a classic Mac OS line break, not the start of a `\r\n`) made
+/// `\n`, as Python's universal newlines read it. The grammars and the line-based readers only
+/// break lines at `\n` (a comment would run to the end of the file); the copy has the same
+/// length and the same line breaks as the text, so every byte offset and every line/column
+/// found in it is right for the text itself. Borrowed when there is no lone `\r`.
+pub fn universal_newlines(text: &str) -> Cow<'_, str> {
+    let bytes = text.as_bytes();
+    let is_lone_cr = |i: usize| bytes[i] == b'\r' && bytes.get(i + 1) != Some(&b'\n');
+    let Some(first) = (0..bytes.len()).find(|&i| is_lone_cr(i)) else {
+        return Cow::Borrowed(text);
+    };
+    let mut copy = bytes.to_vec();
+    for (i, byte) in copy.iter_mut().enumerate().skip(first) {
+        if is_lone_cr(i) {
+            *byte = b'\n';
+        }
+    }
+    // Only ASCII bytes changed, for ASCII bytes: still UTF-8.
+    Cow::Owned(String::from_utf8(copy).expect("replacing one ASCII byte by another keeps UTF-8"))
+}
+
+/// `content`, made from a [`universal_newlines`] copy of `original` to be inserted into
+/// `original`, with its line breaks written the way `original` writes them: `\r` in a file whose
+/// lines all end with a lone `\r` (where the copy read `\n`), unchanged otherwise.
+pub fn restore_line_breaks(original: &str, content: String) -> String {
+    if line_ending(original) == "\r" && content.contains('\n') {
+        content.replace('\n', "\r")
+    } else {
+        content
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -298,6 +332,30 @@ mod tests {
         );
         assert_eq!(position_to_byte(&rope, p(7, 0), PositionEncoding::Utf16), 6);
         assert_eq!(position_to_byte(&rope, p(1, 99), PositionEncoding::Utf8), 6);
+    }
+
+    #[test]
+    fn lone_carriage_returns_read_as_line_feeds_and_are_written_back() {
+        assert!(matches!(universal_newlines("a\r\nb\n"), Cow::Borrowed(_)));
+        let text = "import os\rx = 1\r\ny = 'é'\r\r";
+        let read = universal_newlines(text);
+        assert_eq!(read, "import os\nx = 1\r\ny = 'é'\n\n");
+        // The same lines, at the same offsets.
+        let (ours, theirs) = (LineIndex::new(text), LineIndex::new(&read));
+        assert_eq!(ours.line_count(), theirs.line_count());
+        for at in 0..=text.len() {
+            if text.is_char_boundary(at) {
+                assert_eq!(ours.line_column(text, at), theirs.line_column(&read, at));
+            }
+        }
+        assert_eq!(
+            restore_line_breaks("a\rb\r", "import os\n".to_string()),
+            "import os\r"
+        );
+        assert_eq!(
+            restore_line_breaks("a\nb\r", "import os\n".to_string()),
+            "import os\n"
+        );
     }
 
     #[test]

@@ -2177,3 +2177,69 @@ fn a_concatenation_of_ten_thousand_terms_is_analysed_and_the_server_stays_up() {
     assert_eq!(codes(&server.diagnostics(&other.uri, Some(1))), ["SEC001"]);
     server.shutdown_and_exit();
 }
+
+#[test]
+fn a_slow_request_does_not_hold_up_requests_about_other_documents() {
+    let mut server = start("slow");
+    let mut text = String::from("import os\n");
+    for i in 0..1_500 {
+        text.push_str(&format!("K{i} = os.getenv(\"K{i}_SECRET\", \"dev\")\n"));
+    }
+    let big = server.open("big_settings.py", "python", &text);
+    assert_eq!(server.diagnostics(&big.uri, Some(1)).len(), 1_500);
+    let small = server.open("settings.py", "python", SETTINGS);
+    assert_eq!(codes(&server.diagnostics(&small.uri, Some(1))), ["SEC001"]);
+
+    // Fix-all over 1,500 findings, then a hover on the other document: the hover is answered
+    // first (the fix-all is computed off the request path, not under the server's lock).
+    let fix_all_id = server.next_id;
+    server.next_id += 1;
+    server.send(
+        &json!({ "jsonrpc": "2.0", "id": fix_all_id, "method": "textDocument/codeAction",
+        "params": { "textDocument": { "uri": big.uri }, "range": range(pos(0, 0), pos(0, 0)),
+            "context": { "diagnostics": [], "only": ["source.fixAll"], "triggerKind": 1 } } }),
+    );
+    let hover_id = server.next_id;
+    server.next_id += 1;
+    server.send(
+        &json!({ "jsonrpc": "2.0", "id": hover_id, "method": "textDocument/hover",
+        "params": { "textDocument": { "uri": small.uri }, "position": pos(1, 20) } }),
+    );
+    let first = server.wait_for("a response", |m| {
+        if m.get("method").is_none() && (m["id"] == fix_all_id || m["id"] == hover_id) {
+            Verdict::Take
+        } else {
+            Verdict::Keep
+        }
+    });
+    assert_eq!(first["id"], hover_id, "{first}");
+    let fix_all = server.wait_for("the fix-all", |m| {
+        if m.get("method").is_none() && m["id"] == fix_all_id {
+            Verdict::Take
+        } else {
+            Verdict::Keep
+        }
+    });
+    let title = fix_all["result"][0]["title"].as_str().unwrap_or_default();
+    assert!(title.contains("1500 fixable"), "{fix_all}");
+    server.shutdown_and_exit();
+}
+
+#[test]
+fn requests_about_a_document_too_large_to_analyse_are_answered_at_once() {
+    let mut server = start("huge");
+    let line = "K = os.getenv(\"K_SECRET\", \"dev\")\n";
+    let text = line.repeat(6 * 1024 * 1024 / line.len() + 1);
+    let huge = server.open("huge.py", "python", &text);
+    assert_eq!(server.diagnostics(&huge.uri, None), Vec::<Value>::new());
+    let actions = server.request(
+        "textDocument/codeAction",
+        json!({ "textDocument": { "uri": huge.uri }, "range": range(pos(0, 0), pos(0, 5)),
+            "context": { "diagnostics": [], "triggerKind": 1 } }),
+    );
+    assert_eq!(actions, Value::Null);
+    assert_eq!(server.hover(&huge.uri, pos(0, 20)), Value::Null);
+    let small = server.open("settings.py", "python", SETTINGS);
+    assert_eq!(codes(&server.diagnostics(&small.uri, Some(1))), ["SEC001"]);
+    server.shutdown_and_exit();
+}

@@ -243,6 +243,78 @@ impl Backend {
     }
 }
 
+/// Set when a request's future is dropped (`$/cancelRequest`, or the client went away), so the
+/// blocking work computing its answer can stop.
+struct CancelOnDrop(Arc<std::sync::atomic::AtomicBool>);
+
+impl Drop for CancelOnDrop {
+    fn drop(&mut self) {
+        self.0.store(true, std::sync::atomic::Ordering::Relaxed);
+    }
+}
+
+impl Backend {
+    /// Answers a request about one document from a snapshot, on the blocking pool: the lock is
+    /// held only to take the snapshot, so hovers and edits of other documents never wait for a
+    /// slow code action. A document that is not analysed (too large, not open) is answered at
+    /// once with nothing; an answer computed for a version the client has since changed is
+    /// `ContentModified`, as the specification asks.
+    async fn off_the_request_path<R: Send + 'static>(
+        &self,
+        what: &'static str,
+        uri: &Uri,
+        work: impl FnOnce(
+                &mut state::Snapshot,
+                &dyn Fn() -> bool,
+            ) -> (Option<R>, Option<tree_sitter::Tree>)
+            + Send
+            + 'static,
+    ) -> Result<Option<R>> {
+        let Some(mut snapshot) = self.with_state(what, |s| s.snapshot(uri)).flatten() else {
+            return Ok(None);
+        };
+        let cancelled = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let _cancel_on_drop = CancelOnDrop(cancelled.clone());
+        let flag = cancelled.clone();
+        let state = self.state.clone();
+        let computed = tokio::task::spawn_blocking(move || {
+            let is_cancelled = move || flag.load(std::sync::atomic::Ordering::Relaxed);
+            let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                let (answer, tree) = work(&mut snapshot, &is_cancelled);
+                let (latest, _) = snapshot.analysis();
+                lock(&state).computed(&snapshot.uri, &latest, tree);
+                answer
+            }));
+            (outcome, snapshot.version)
+        })
+        .await;
+        match computed {
+            Ok((Ok(answer), version)) => {
+                let now = self.with_state(what, |s| s.version(uri)).flatten();
+                if now.is_some_and(|now| now != version) {
+                    return Err(tower_lsp_server::jsonrpc::Error {
+                        code: tower_lsp_server::jsonrpc::ErrorCode::ContentModified,
+                        message: "the document changed while the answer was computed".into(),
+                        data: None,
+                    });
+                }
+                Ok(answer)
+            }
+            _ => {
+                let text = format!(
+                    "preflight: internal error while handling {what}; the server keeps running"
+                );
+                eprintln!("{text}");
+                let _ = self.outgoing.send(Outgoing::Message {
+                    typ: MessageType::ERROR,
+                    text,
+                });
+                Ok(None)
+            }
+        }
+    }
+}
+
 /// Globs of the files the configuration and the project model are read from.
 const WATCHED: &[&str] = &[
     "**/preflight.toml",
@@ -577,13 +649,21 @@ impl LanguageServer for Backend {
     }
 
     async fn code_action(&self, params: CodeActionParams) -> Result<Option<CodeActionResponse>> {
-        Ok(self
-            .with_state("codeAction", |s| s.code_actions(&params))
-            .flatten())
+        let uri = params.text_document.uri.clone();
+        self.off_the_request_path("codeAction", &uri, move |snapshot, cancelled| {
+            snapshot.code_actions(&params, cancelled)
+        })
+        .await
     }
 
     async fn hover(&self, params: HoverParams) -> Result<Option<Hover>> {
-        Ok(self.with_state("hover", |s| s.hover(&params)).flatten())
+        let uri = params
+            .text_document_position_params
+            .text_document
+            .uri
+            .clone();
+        self.off_the_request_path("hover", &uri, move |snapshot, _| snapshot.hover(&params))
+            .await
     }
 
     async fn execute_command(&self, _: ExecuteCommandParams) -> Result<Option<Value>> {

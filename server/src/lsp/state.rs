@@ -34,11 +34,11 @@ struct Doc {
     /// The generation of the analysis in flight for this document, if any.
     running: Option<u64>,
     pending: bool,
-    latest: Option<Latest>,
+    latest: Option<Arc<Latest>>,
 }
 
 /// The analysis of one generation of a document.
-struct Latest {
+pub struct Latest {
     generation: u64,
     text: Arc<String>,
     rope: Rope,
@@ -382,12 +382,12 @@ impl State {
                 diagnostics: done.published,
                 version: Some(done.version),
             });
-            doc.latest = Some(Latest {
+            doc.latest = Some(Arc::new(Latest {
                 generation: done.generation,
                 text: done.text,
                 rope: done.rope,
                 findings: done.findings,
-            });
+            }));
             if let (true, Some(facts)) = (on_disk, done.facts) {
                 if self.update_facts(&done.path, done.kind, facts) {
                     jobs.extend(self.reanalyse_others(&done.uri));
@@ -555,42 +555,121 @@ impl State {
         }
     }
 
-    /// The analysis of the document's current text: the published one, or computed now when
-    /// edits arrived after it.
-    fn current(&mut self, uri: &Uri) -> Option<(&Latest, Config, PathBuf, FileKind)> {
+    /// What a request about `uri` needs, taken under the lock and cheap to take: the analysis
+    /// of the document's current text when it is published, else the job that computes it. The
+    /// work itself runs off the lock and off the async workers (`Snapshot::analysis`), so a slow
+    /// request never holds up the others. `None` for a document that is not open or not analysed
+    /// (too large): the request is answered at once.
+    pub fn snapshot(&mut self, uri: &Uri) -> Option<Snapshot> {
         let doc = self.docs.get(uri)?;
-        let fresh = doc
-            .latest
-            .as_ref()
-            .is_some_and(|l| l.generation == doc.generation);
-        if !fresh {
-            let job = self.job_for(uri)?;
-            let done = job.run();
-            let doc = self.docs.get_mut(uri)?;
-            if let Some(tree) = done.tree {
-                doc.document.tree = Some(tree);
-            }
-            doc.latest = Some(Latest {
-                generation: done.generation,
-                text: done.text,
-                rope: done.rope,
-                findings: done.findings,
-            });
+        if doc.document.rope.len_bytes() as u64 > MAX_FILE_BYTES {
+            return None;
         }
-        let (path, on_disk) = {
-            let doc = self.docs.get(uri)?;
-            (doc.path.clone(), doc.on_disk)
+        let version = doc.document.version;
+        let latest = doc
+            .latest
+            .clone()
+            .filter(|l| l.generation == doc.generation);
+        let (path, on_disk, kind) = (doc.path.clone(), doc.on_disk, doc.document.kind);
+        let pending = match latest {
+            Some(latest) => Pending::Ready(latest),
+            None => Pending::Job(Box::new(self.job_for(uri)?)),
         };
         let config = self.config_for(&path, on_disk);
-        let doc = self.docs.get(uri)?;
-        Some((doc.latest.as_ref()?, config, path, doc.document.kind))
+        Some(Snapshot {
+            uri: uri.clone(),
+            version,
+            pending,
+            config,
+            path,
+            kind,
+            project: self.project.clone(),
+            encoding: self.encoding,
+        })
     }
 
-    pub fn code_actions(&mut self, params: &CodeActionParams) -> Option<CodeActionResponse> {
+    /// Keeps an analysis a request computed, when the document has not changed since.
+    pub fn computed(&mut self, uri: &Uri, latest: &Arc<Latest>, tree: Option<Tree>) {
+        let Some(doc) = self.docs.get_mut(uri) else {
+            return;
+        };
+        if doc.generation == latest.generation {
+            if tree.is_some() {
+                doc.document.tree = tree;
+            }
+            doc.latest = Some(latest.clone());
+        }
+    }
+
+    /// The version of the document now, to tell whether an answer computed for an earlier one
+    /// is still good.
+    pub fn version(&self, uri: &Uri) -> Option<i32> {
+        self.docs.get(uri).map(|d| d.document.version)
+    }
+}
+
+/// A snapshot's analysis: published, or to be computed.
+enum Pending {
+    Ready(Arc<Latest>),
+    Job(Box<AnalysisJob>),
+    /// Only while `Snapshot::analysis` runs.
+    Taken,
+}
+
+/// A request's view of one document (see `State::snapshot`).
+pub struct Snapshot {
+    pub uri: Uri,
+    pub version: i32,
+    pending: Pending,
+    config: Config,
+    path: PathBuf,
+    kind: FileKind,
+    project: Project,
+    encoding: PositionEncoding,
+}
+
+impl Snapshot {
+    /// The analysis of the snapshot's text, computed now if it was not published yet (with the
+    /// tree to keep, when one was parsed).
+    pub fn analysis(&mut self) -> (Arc<Latest>, Option<Tree>) {
+        let (latest, tree) = match std::mem::replace(&mut self.pending, Pending::Taken) {
+            Pending::Ready(latest) => (latest, None),
+            Pending::Job(job) => {
+                let done = job.run();
+                let latest = Arc::new(Latest {
+                    generation: done.generation,
+                    text: done.text,
+                    rope: done.rope,
+                    findings: done.findings,
+                });
+                (latest, done.tree)
+            }
+            Pending::Taken => unreachable!("`analysis` puts the analysis back before returning"),
+        };
+        self.pending = Pending::Ready(latest.clone());
+        (latest, tree)
+    }
+
+    /// The code actions for `params`; stops early (answering nothing) once `cancelled` says the
+    /// client no longer wants them.
+    pub fn code_actions(
+        &mut self,
+        params: &CodeActionParams,
+        cancelled: &dyn Fn() -> bool,
+    ) -> (Option<CodeActionResponse>, Option<Tree>) {
+        let (latest, tree) = self.analysis();
+        (self.actions_for(&latest, params, cancelled), tree)
+    }
+
+    fn actions_for(
+        &self,
+        latest: &Latest,
+        params: &CodeActionParams,
+        cancelled: &dyn Fn() -> bool,
+    ) -> Option<CodeActionResponse> {
         let encoding = self.encoding;
         let uri = params.text_document.uri.clone();
-        let project = self.project.clone();
-        let (latest, config, path, kind) = self.current(&uri)?;
+        let (project, config, path, kind) = (&self.project, &self.config, &self.path, self.kind);
         let only = params.context.only.as_ref();
         let wants = |kind: &str| {
             only.is_none_or(|requested| requested.iter().any(|r| kind_matches(kind, r.as_str())))
@@ -598,7 +677,7 @@ impl State {
         let start = to_byte(&latest.rope, params.range.start, encoding);
         let end = to_byte(&latest.rope, params.range.end, encoding).max(start);
         let text = latest.text.as_str();
-        let filter = config.filter_for(&path);
+        let filter = config.filter_for(path);
         let edit_for = |edits: Vec<(Range<usize>, String)>| -> WorkspaceEdit {
             let text_edits = edits
                 .into_iter()
@@ -619,9 +698,12 @@ impl State {
                 .iter()
                 .filter(|d| d.range.start <= end && start <= d.range.end)
             {
+                if cancelled() {
+                    return None;
+                }
                 let lsp_diagnostic = to_lsp_diagnostic(finding, &latest.rope, encoding);
                 if let Some(fix) = &finding.fix {
-                    if fix_is_valid(&path, kind, text, &project, finding, &filter) {
+                    if fix_is_valid(path, kind, text, project, finding, &filter) {
                         let preferred = fix.applicability == Applicability::Safe
                             || registry::meta(finding.rule).is_some_and(|m| m.fix_on_save);
                         actions.push(CodeActionOrCommand::CodeAction(CodeAction {
@@ -641,11 +723,11 @@ impl State {
                 }
                 let suppress = analysis::suppression_edit_of(
                     &Input {
-                        path: &path,
+                        path,
                         text,
                         kind,
                         tree: None,
-                        project: &project,
+                        project,
                         facts: None,
                     },
                     finding.range.start,
@@ -664,11 +746,14 @@ impl State {
         // `fixOnSave = false` turns off what the editor asks for on its own (on save); fix-all
         // asked for by the user (a command, the Source Action menu) still answers.
         let invoked = params.context.trigger_kind == Some(CodeActionTriggerKind::INVOKED);
+        if cancelled() {
+            return None;
+        }
         if wants(FIX_ALL_KIND)
             && (config.fix_on_save() || invoked)
             && latest.findings.iter().any(|d| config.fix_all_applies(d))
         {
-            let (fixed, count) = fix_all(&path, kind, text, &project, &filter, &|d| {
+            let (fixed, count) = fix_all(path, kind, text, project, &filter, &|d| {
                 config.fix_all_applies(d)
             });
             if count > 0 {
@@ -687,14 +772,14 @@ impl State {
         Some(actions)
     }
 
-    pub fn hover(&mut self, params: &HoverParams) -> Option<Hover> {
+    pub fn hover(&mut self, params: &HoverParams) -> (Option<Hover>, Option<Tree>) {
+        let (latest, tree) = self.analysis();
+        (self.hover_for(&latest, params), tree)
+    }
+
+    fn hover_for(&self, latest: &Latest, params: &HoverParams) -> Option<Hover> {
         let encoding = self.encoding;
-        let uri = params
-            .text_document_position_params
-            .text_document
-            .uri
-            .clone();
-        let (latest, config, _, _) = self.current(&uri)?;
+        let config = &self.config;
         let at = to_byte(
             &latest.rope,
             params.text_document_position_params.position,
@@ -710,7 +795,7 @@ impl State {
         let sections: Vec<String> = under
             .iter()
             .filter(|finding| seen.insert((finding.rule, &finding.message)))
-            .map(|finding| hover_section(finding, &config))
+            .map(|finding| hover_section(finding, config))
             .collect();
         Some(Hover {
             contents: HoverContents::Markup(MarkupContent {

@@ -35,7 +35,17 @@ struct Doc {
     running: Option<u64>,
     pending: bool,
     latest: Option<Arc<Latest>>,
+    /// Edited since it was opened. Only documents being edited keep their syntax tree (for
+    /// incremental reparsing): a tree costs many times its text, and with a whole project open
+    /// the trees of documents only looked at would be most of the server's memory.
+    edited: bool,
+    /// Whether the analysis reads other files' facts (settings and deployment files; see
+    /// `project::depends_on_other_files`), as of its last analysis; true until then.
+    depends_on_others: bool,
 }
+
+/// How many of the most recently edited documents keep their trees.
+const TREES_KEPT: usize = 16;
 
 /// The analysis of one generation of a document.
 pub struct Latest {
@@ -52,6 +62,8 @@ pub struct State {
     pub editor_options: Options,
     configs: ConfigCache,
     docs: HashMap<Uri, Doc>,
+    /// The documents that keep their trees, least recently edited first (see `Doc::edited`).
+    recently_edited: std::collections::VecDeque<Uri>,
     /// The last generation handed out (see `Doc::generation`).
     generations: u64,
     outgoing: UnboundedSender<Outgoing>,
@@ -172,6 +184,7 @@ impl State {
             editor_options: Options::default(),
             configs: ConfigCache::default(),
             docs: HashMap::new(),
+            recently_edited: Default::default(),
             generations: 0,
             outgoing,
             reported: HashSet::new(),
@@ -310,6 +323,8 @@ impl State {
                 running: None,
                 pending: false,
                 latest: None,
+                edited: false,
+                depends_on_others: true,
             },
         );
         self.schedule(&uri)
@@ -349,8 +364,20 @@ impl State {
             );
         }
         doc.document.version = params.text_document.version;
+        doc.edited = true;
         self.generations += 1;
         doc.generation = self.generations;
+        self.recently_edited.retain(|u| u != &uri);
+        self.recently_edited.push_back(uri.clone());
+        if self.recently_edited.len() > TREES_KEPT {
+            if let Some(oldest) = self.recently_edited.pop_front() {
+                if let Some(doc) = self.docs.get_mut(&oldest) {
+                    // Reparsed from scratch at its next edit, as on open.
+                    doc.edited = false;
+                    doc.document.tree = None;
+                }
+            }
+        }
         self.schedule(&uri)
     }
 
@@ -373,10 +400,12 @@ impl State {
         doc.running = None;
         let mut jobs = Vec::new();
         if done.generation == doc.generation {
-            if done.tree.is_some() {
+            if done.tree.is_some() && doc.edited {
                 doc.document.tree = done.tree;
             }
             let on_disk = doc.on_disk;
+            doc.depends_on_others =
+                crate::project::depends_on_other_files(&done.path, done.kind, &done.text);
             let _ = self.outgoing.send(Outgoing::Diagnostics {
                 uri: done.uri.clone(),
                 diagnostics: done.published,
@@ -420,8 +449,18 @@ impl State {
     }
 
     /// Analyses every open document again except `uri` (the project changed under them).
+    /// Only the documents whose analysis reads the project: an ordinary module is judged on its
+    /// own (as `preflight check` judges it), unless a settings chain takes it in. Analysing
+    /// every open document again on every change would cost the square of the open documents.
     fn reanalyse_others(&mut self, uri: &Uri) -> Vec<AnalysisJob> {
-        let uris: Vec<Uri> = self.docs.keys().filter(|u| *u != uri).cloned().collect();
+        let uris: Vec<Uri> = self
+            .docs
+            .iter()
+            .filter(|(u, d)| {
+                *u != uri && (d.depends_on_others || self.project.in_settings_chain(&d.path))
+            })
+            .map(|(u, _)| u.clone())
+            .collect();
         self.reanalyse(uris)
     }
 
@@ -511,6 +550,7 @@ impl State {
     /// then read back from the disk (the editor may have closed it unsaved).
     pub fn close(&mut self, uri: &Uri) -> Option<PathBuf> {
         let doc = self.docs.remove(uri)?;
+        self.recently_edited.retain(|u| u != uri);
         let _ = self.outgoing.send(Outgoing::Diagnostics {
             uri: uri.clone(),
             diagnostics: Vec::new(),
@@ -594,7 +634,7 @@ impl State {
             return;
         };
         if doc.generation == latest.generation {
-            if tree.is_some() {
+            if tree.is_some() && doc.edited {
                 doc.document.tree = tree;
             }
             doc.latest = Some(latest.clone());

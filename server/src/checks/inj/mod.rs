@@ -273,10 +273,13 @@ fn is_counter<'t>(py: &PythonFile<'t>, source: &str, identifier: Node<'t>) -> bo
 }
 
 /// Bindings of the identifier `name` in the scope of `user` (the enclosing function, else the
-/// module) that come before `user`. Found from the text of the name; bindings in nested
-/// functions do not count.
+/// module) that come before `user`, the latest MAX_BINDINGS of them: a query rebuilt thousands
+/// of times is judged by its latest assignments, in bounded time. Found from the text of the
+/// name; bindings in nested functions do not count.
 pub fn bindings_before<'t>(py: &PythonFile<'t>, source: &str, user: Node<'t>) -> Vec<Binding<'t>> {
-    latest_bindings_before(py, source, user, MAX_BINDINGS)
+    let (sites, scope) = binding_sites_before(py, source, user);
+    let latest = sites.len().saturating_sub(MAX_BINDINGS);
+    bindings_at(py, source, user, &sites[latest..], scope)
 }
 
 /// The earliest and the latest MAX_BINDINGS bindings before `user`, in order: enough to see the
@@ -288,48 +291,26 @@ pub fn first_and_latest_bindings_before<'t>(
     user: Node<'t>,
 ) -> Vec<Binding<'t>> {
     let (sites, scope) = binding_sites_before(py, source, user);
-    let name = python::text(user, source);
-    let mut first = Vec::new();
-    let mut first_end = 0;
-    for (index, &at) in sites.iter().enumerate() {
-        if first.len() == MAX_BINDINGS {
-            break;
-        }
-        first_end = index + 1;
-        first.extend(binding_at(py, source, at, name, scope));
-    }
-    let mut latest = Vec::new();
-    for &at in sites[first_end..].iter().rev() {
-        if latest.len() == MAX_BINDINGS {
-            break;
-        }
-        latest.extend(binding_at(py, source, at, name, scope));
-    }
-    latest.reverse();
-    first.extend(latest);
-    first
+    let first = sites.len().min(MAX_BINDINGS);
+    let latest = sites.len().saturating_sub(MAX_BINDINGS).max(first);
+    let mut out = bindings_at(py, source, user, &sites[..first], scope);
+    out.extend(bindings_at(py, source, user, &sites[latest..], scope));
+    out
 }
 
-/// `bindings_before`, the latest `limit` of them.
-pub fn latest_bindings_before<'t>(
+/// The bindings of `user`'s name at `sites` (offsets `binding_sites_before` found).
+fn bindings_at<'t>(
     py: &PythonFile<'t>,
     source: &str,
     user: Node<'t>,
-    limit: usize,
+    sites: &[usize],
+    scope: Option<Node<'t>>,
 ) -> Vec<Binding<'t>> {
-    let (sites, scope) = binding_sites_before(py, source, user);
     let name = python::text(user, source);
-    let mut out = Vec::new();
-    // The nearest bindings first, and at most `limit` of them: a query rebuilt thousands of
-    // times is judged by its latest assignments, in bounded time.
-    for &at in sites.iter().rev() {
-        if out.len() == limit {
-            break;
-        }
-        out.extend(binding_at(py, source, at, name, scope));
-    }
-    out.reverse();
-    out
+    sites
+        .iter()
+        .filter_map(|&at| binding_at(py, source, at, name, scope))
+        .collect()
 }
 
 /// The offsets before `user` where its name is bound in its scope (the enclosing function, else

@@ -229,17 +229,21 @@ impl Backend {
         match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| f(&mut state))) {
             Ok(r) => Some(r),
             Err(_) => {
-                let text = format!(
-                    "preflight: internal error while handling {what}; the server keeps running"
-                );
-                eprintln!("{text}");
-                let _ = self.outgoing.send(Outgoing::Message {
-                    typ: MessageType::ERROR,
-                    text,
-                });
+                self.report_internal_error(what);
                 None
             }
         }
+    }
+
+    /// A handler panicked: said on stderr and to the user, and the server goes on.
+    fn report_internal_error(&self, what: &str) {
+        let text =
+            format!("preflight: internal error while handling {what}; the server keeps running");
+        eprintln!("{text}");
+        let _ = self.outgoing.send(Outgoing::Message {
+            typ: MessageType::ERROR,
+            text,
+        });
     }
 }
 
@@ -263,26 +267,21 @@ impl Backend {
         &self,
         what: &'static str,
         uri: &Uri,
-        work: impl FnOnce(
-                &mut state::Snapshot,
-                &dyn Fn() -> bool,
-            ) -> (Option<R>, Option<tree_sitter::Tree>)
-            + Send
-            + 'static,
+        work: impl FnOnce(&mut state::Snapshot, &dyn Fn() -> bool) -> Option<R> + Send + 'static,
     ) -> Result<Option<R>> {
         let Some(mut snapshot) = self.with_state(what, |s| s.snapshot(uri)).flatten() else {
             return Ok(None);
         };
         let cancelled = Arc::new(std::sync::atomic::AtomicBool::new(false));
         let _cancel_on_drop = CancelOnDrop(cancelled.clone());
-        let flag = cancelled.clone();
         let state = self.state.clone();
         let computed = tokio::task::spawn_blocking(move || {
-            let is_cancelled = move || flag.load(std::sync::atomic::Ordering::Relaxed);
+            let is_cancelled = move || cancelled.load(std::sync::atomic::Ordering::Relaxed);
             let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                let (answer, tree) = work(&mut snapshot, &is_cancelled);
-                let (latest, _) = snapshot.analysis();
-                lock(&state).computed(&snapshot.uri, &latest, tree);
+                let answer = work(&mut snapshot, &is_cancelled);
+                if let Some((latest, tree)) = snapshot.take_computed() {
+                    lock(&state).computed(&snapshot.uri, &latest, tree);
+                }
                 answer
             }));
             (outcome, snapshot.version)
@@ -301,14 +300,7 @@ impl Backend {
                 Ok(answer)
             }
             _ => {
-                let text = format!(
-                    "preflight: internal error while handling {what}; the server keeps running"
-                );
-                eprintln!("{text}");
-                let _ = self.outgoing.send(Outgoing::Message {
-                    typ: MessageType::ERROR,
-                    text,
-                });
+                self.report_internal_error(what);
                 Ok(None)
             }
         }

@@ -650,7 +650,10 @@ impl State {
 
 /// A snapshot's analysis: published, or to be computed.
 enum Pending {
+    /// Published.
     Ready(Arc<Latest>),
+    /// Computed for this request, with the tree its parse made.
+    Computed(Arc<Latest>, Option<Tree>),
     Job(Box<AnalysisJob>),
     /// Only while `Snapshot::analysis` runs.
     Taken,
@@ -669,11 +672,17 @@ pub struct Snapshot {
 }
 
 impl Snapshot {
-    /// The analysis of the snapshot's text, computed now if it was not published yet (with the
-    /// tree to keep, when one was parsed).
-    pub fn analysis(&mut self) -> (Arc<Latest>, Option<Tree>) {
-        let (latest, tree) = match std::mem::replace(&mut self.pending, Pending::Taken) {
-            Pending::Ready(latest) => (latest, None),
+    /// The analysis of the snapshot's text, computed now if it was not published yet.
+    fn analysis(&mut self) -> Arc<Latest> {
+        match std::mem::replace(&mut self.pending, Pending::Taken) {
+            Pending::Ready(latest) => {
+                self.pending = Pending::Ready(latest.clone());
+                latest
+            }
+            Pending::Computed(latest, tree) => {
+                self.pending = Pending::Computed(latest.clone(), tree);
+                latest
+            }
             Pending::Job(job) => {
                 let done = job.run();
                 let latest = Arc::new(Latest {
@@ -682,12 +691,23 @@ impl Snapshot {
                     rope: done.rope,
                     findings: done.findings,
                 });
-                (latest, done.tree)
+                self.pending = Pending::Computed(latest.clone(), done.tree);
+                latest
             }
             Pending::Taken => unreachable!("`analysis` puts the analysis back before returning"),
-        };
-        self.pending = Pending::Ready(latest.clone());
-        (latest, tree)
+        }
+    }
+
+    /// The analysis this snapshot computed (it was not published), with its tree, for the
+    /// document to keep.
+    pub fn take_computed(&mut self) -> Option<(Arc<Latest>, Option<Tree>)> {
+        match std::mem::replace(&mut self.pending, Pending::Taken) {
+            Pending::Computed(latest, tree) => Some((latest, tree)),
+            other => {
+                self.pending = other;
+                None
+            }
+        }
     }
 
     /// The code actions for `params`; stops early (answering nothing) once `cancelled` says the
@@ -696,9 +716,9 @@ impl Snapshot {
         &mut self,
         params: &CodeActionParams,
         cancelled: &dyn Fn() -> bool,
-    ) -> (Option<CodeActionResponse>, Option<Tree>) {
-        let (latest, tree) = self.analysis();
-        (self.actions_for(&latest, params, cancelled), tree)
+    ) -> Option<CodeActionResponse> {
+        let latest = self.analysis();
+        self.actions_for(&latest, params, cancelled)
     }
 
     fn actions_for(
@@ -812,9 +832,9 @@ impl Snapshot {
         Some(actions)
     }
 
-    pub fn hover(&mut self, params: &HoverParams) -> (Option<Hover>, Option<Tree>) {
-        let (latest, tree) = self.analysis();
-        (self.hover_for(&latest, params), tree)
+    pub fn hover(&mut self, params: &HoverParams) -> Option<Hover> {
+        let latest = self.analysis();
+        self.hover_for(&latest, params)
     }
 
     fn hover_for(&self, latest: &Latest, params: &HoverParams) -> Option<Hover> {

@@ -78,21 +78,8 @@ pub fn fix_is_valid(
     diagnostic: &Diagnostic,
     filter: &dyn RuleFilter,
 ) -> bool {
-    let Some(fix) = &diagnostic.fix else {
-        return false;
-    };
-    let edits: Vec<&Edit> = fix.edits.iter().collect();
-    let (fixed, applied) = apply_edits(text, &edits);
-    if applied != edits.len() || !still_parses(kind, text, &fixed) {
-        return false;
-    }
-    let mapped: Range<usize> =
-        map_offset(diagnostic.range.start, &edits)..map_offset(diagnostic.range.end, &edits);
-    let after = analyse(&Input::alone(path, &fixed, kind, project), filter);
-    !after
-        .diagnostics
-        .iter()
-        .any(|d| d.rule == diagnostic.rule && overlaps(&d.range, &mapped))
+    diagnostic.fix.is_some()
+        && fixes_valid_together(path, kind, text, project, filter, &[diagnostic])
 }
 
 /// Adds to `accepted` the fixes of `candidates` (non-overlapping, apart from shared insertions)
@@ -126,7 +113,8 @@ fn validate_in_halves<'d>(
     }
 }
 
-/// `fix_is_valid` for several fixes applied together.
+/// Whether the fixes of `candidates`, applied together, keep the file parsing and remove every
+/// one of their findings.
 fn fixes_valid_together(
     path: &Path,
     kind: FileKind,

@@ -611,11 +611,14 @@ impl State {
             .clone()
             .filter(|l| l.generation == doc.generation);
         let (path, on_disk, kind) = (doc.path.clone(), doc.on_disk, doc.document.kind);
-        let pending = match latest {
-            Some(latest) => Pending::Ready(latest),
-            None => Pending::Job(Box::new(self.job_for(uri)?)),
+        let (pending, config) = match latest {
+            Some(latest) => (Pending::Ready(latest), self.config_for(&path, on_disk)),
+            None => {
+                let job = self.job_for(uri)?;
+                let config = job.config.clone();
+                (Pending::Job(Box::new(job)), config)
+            }
         };
-        let config = self.config_for(&path, on_disk);
         Some(Snapshot {
             uri: uri.clone(),
             version,

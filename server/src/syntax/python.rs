@@ -188,17 +188,11 @@ impl<'t> Ancestry<'t> {
         let mut index = std::collections::HashMap::new();
         let mut parents = self.parents.borrow_mut();
         index.insert((statement.start_byte(), statement.end_byte()), statement);
-        let mut pending = vec![statement];
-        while let Some(parent) = pending.pop() {
-            let mut cursor = parent.walk();
-            for child in parent.children(&mut cursor) {
-                parents.insert(child.id(), parent);
-                index.insert((child.start_byte(), child.end_byte()), child);
-                if child.child_count() > 0 {
-                    pending.push(child);
-                }
-            }
-        }
+        walk_below(statement, |parent, child| {
+            parents.insert(child.id(), parent);
+            index.insert((child.start_byte(), child.end_byte()), child);
+            true
+        });
         let found = index.get(&(start, end)).copied();
         self.indexed.borrow_mut().insert(statement.id(), index);
         found
@@ -349,18 +343,12 @@ impl<'t> Ancestry<'t> {
             return;
         }
         let mut parents = self.parents.borrow_mut();
-        let mut pending = vec![node];
-        while let Some(parent) = pending.pop() {
-            let mut cursor = parent.walk();
-            for child in parent.children(&mut cursor) {
-                parents.insert(child.id(), parent);
-                // A subtree recorded before (a call nested in the argument of another) is not
-                // walked again: nested sinks would otherwise cost the square of their depth.
-                if child.child_count() > 0 && recorded.insert(child.id()) {
-                    pending.push(child);
-                }
-            }
-        }
+        walk_below(node, |parent, child| {
+            parents.insert(child.id(), parent);
+            // A subtree recorded before (a call nested in the argument of another) is not
+            // walked again: nested sinks would otherwise cost the square of their depth.
+            recorded.insert(child.id())
+        });
     }
 
     /// The nearest proper ancestor of `node` that `is_it` accepts. The answer is remembered for
@@ -411,6 +399,20 @@ pub fn is_field(parent: Node, field: u16, child: Node) -> bool {
     parent
         .child_by_field_id(field)
         .is_some_and(|c| c.id() == child.id())
+}
+
+/// Calls `visit(parent, child)` for every node under `node`, with an explicit stack (any depth);
+/// `visit` returning false leaves out what lies under `child`.
+fn walk_below<'t>(node: Node<'t>, mut visit: impl FnMut(Node<'t>, Node<'t>) -> bool) {
+    let mut pending = vec![node];
+    while let Some(parent) = pending.pop() {
+        let mut cursor = parent.walk();
+        for child in parent.children(&mut cursor) {
+            if visit(parent, child) && child.child_count() > 0 {
+                pending.push(child);
+            }
+        }
+    }
 }
 
 /// Where the line holding byte `at` starts, and the text from there up to `at`.
